@@ -1,0 +1,34 @@
+# Every target runs the pinned Node.js 22 and CDK CLI from node_modules, which
+# `npm ci` installs from package-lock.json on first use.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+NODE_MODULES := node_modules/.installed
+
+.PHONY: synth test update-snapshots vet check clean
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## synth: synthesize every stage into cdk.out, with CDK's template validation on
+synth: $(NODE_MODULES)
+	npx cdk synth --quiet
+
+## test: unit, snapshot and handler tests (the README's test command)
+test: $(NODE_MODULES)
+	go test ./...
+
+## update-snapshots: rewrite testdata/ from the current code; review the diff before committing
+update-snapshots: $(NODE_MODULES)
+	go test . -run 'TestSnapshots' -update
+
+## vet: formatting and go vet
+vet:
+	@unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' | xargs gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+## check: everything CI runs
+check: vet test synth
+
+clean:
+	rm -rf cdk.out

@@ -1,0 +1,203 @@
+// Package apitemplate reads the HTTP API that a synthesized CloudFormation
+// template declares: its JWT authorizer, its routes and the functions behind
+// them. Tools read the API from here instead of keeping a copy of the route table.
+package apitemplate
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// GoPackageMetadataKey matches stacks.GoPackageMetadataKey; this package does not
+// import stacks, so that tools reading templates do not link the CDK.
+const GoPackageMetadataKey = "GoPackage"
+
+// API is the HTTP API of one stage.
+type API struct {
+	Issuer         string
+	Audience       []string
+	IdentitySource []string
+	Routes         []Route
+	// Functions are keyed by their CloudFormation logical ID.
+	Functions map[string]Function
+}
+
+// Route is one route as the template declares it.
+type Route struct {
+	Key               string // "GET /user"
+	Method            string
+	Path              string
+	AuthorizationType string // "JWT" or "NONE"
+	Scopes            []string
+	Function          string // logical ID of the function behind the route
+}
+
+// Function is a Lambda function as the template declares it.
+type Function struct {
+	GoPackage      string
+	TimeoutSeconds int
+	MemoryMiB      int
+	Environment    map[string]string
+}
+
+type resource struct {
+	Type       string          `json:"Type"`
+	Properties json.RawMessage `json:"Properties"`
+	Metadata   map[string]any  `json:"Metadata"`
+}
+
+// Parse reads the API from a template's JSON.
+func Parse(template []byte) (*API, error) {
+	var doc struct {
+		Resources map[string]resource `json:"Resources"`
+	}
+	if err := json.Unmarshal(template, &doc); err != nil {
+		return nil, fmt.Errorf("not a CloudFormation template: %w", err)
+	}
+	api := &API{Functions: map[string]Function{}}
+	integrations := map[string]string{} // integration logical ID -> function logical ID
+	var authorizers int
+	for id, r := range doc.Resources {
+		switch r.Type {
+		case "AWS::ApiGatewayV2::Authorizer":
+			var p struct {
+				AuthorizerType   string
+				IdentitySource   []string
+				JwtConfiguration struct {
+					Issuer   string
+					Audience []string
+				}
+			}
+			if err := json.Unmarshal(r.Properties, &p); err != nil {
+				return nil, fmt.Errorf("authorizer %s: %w", id, err)
+			}
+			if p.AuthorizerType != "JWT" {
+				return nil, fmt.Errorf("authorizer %s is of type %q: only JWT authorizers are supported", id, p.AuthorizerType)
+			}
+			authorizers++
+			api.Issuer, api.Audience, api.IdentitySource = p.JwtConfiguration.Issuer, p.JwtConfiguration.Audience, p.IdentitySource
+		case "AWS::ApiGatewayV2::Integration":
+			var p struct{ IntegrationUri any }
+			if err := json.Unmarshal(r.Properties, &p); err != nil {
+				return nil, fmt.Errorf("integration %s: %w", id, err)
+			}
+			integrations[id] = getAttTarget(p.IntegrationUri)
+		case "AWS::Lambda::Function":
+			var p struct {
+				Timeout     int
+				MemorySize  int
+				Environment struct{ Variables map[string]string }
+			}
+			if err := json.Unmarshal(r.Properties, &p); err != nil {
+				return nil, fmt.Errorf("function %s: %w", id, err)
+			}
+			pkg, _ := r.Metadata[GoPackageMetadataKey].(string)
+			api.Functions[id] = Function{GoPackage: pkg, TimeoutSeconds: p.Timeout, MemoryMiB: p.MemorySize, Environment: p.Environment.Variables}
+		}
+	}
+	if authorizers != 1 {
+		return nil, fmt.Errorf("expected exactly one JWT authorizer in the template, found %d", authorizers)
+	}
+	for id, r := range doc.Resources {
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		var p struct {
+			RouteKey            string
+			AuthorizationType   string
+			AuthorizationScopes []string
+			Target              any
+		}
+		if err := json.Unmarshal(r.Properties, &p); err != nil {
+			return nil, fmt.Errorf("route %s: %w", id, err)
+		}
+		method, path, ok := strings.Cut(p.RouteKey, " ")
+		if !ok {
+			return nil, fmt.Errorf("route %s: route key %q is not METHOD /path", id, p.RouteKey)
+		}
+		authType := p.AuthorizationType
+		if authType == "" {
+			authType = "NONE" // CloudFormation's default
+		}
+		api.Routes = append(api.Routes, Route{
+			Key: p.RouteKey, Method: method, Path: path, AuthorizationType: authType,
+			Scopes: p.AuthorizationScopes, Function: integrations[targetIntegration(p.Target)],
+		})
+	}
+	sort.Slice(api.Routes, func(i, j int) bool { return api.Routes[i].Key < api.Routes[j].Key })
+	return api, nil
+}
+
+// Load reads the API of one stage from a cloud assembly directory (cdk.out):
+// the single stack template under assembly-<StageID>.
+func Load(cdkOut, stageID string) (*API, error) {
+	templates, err := filepath.Glob(filepath.Join(cdkOut, "assembly-"+stageID, "*.template.json"))
+	if err != nil || len(templates) != 1 {
+		return nil, fmt.Errorf("expected one template in %s, found %d: run `make synth` first", filepath.Join(cdkOut, "assembly-"+stageID), len(templates))
+	}
+	data, err := os.ReadFile(templates[0])
+	if err != nil {
+		return nil, err
+	}
+	api, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", templates[0], err)
+	}
+	return api, nil
+}
+
+// AccessMatrix renders who may call each route, one line a route, so that a
+// change of access shows as a one-line diff.
+func (api *API) AccessMatrix() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# issuer %s, audience %s\n", api.Issuer, strings.Join(api.Audience, " "))
+	fmt.Fprintf(&b, "%-24s %-6s %s\n", "# route", "auth", "scopes (any one of them)")
+	for _, r := range api.Routes {
+		scopes := strings.Join(r.Scopes, " ")
+		switch {
+		case r.AuthorizationType == "NONE":
+			scopes = "- (public: no token)"
+		case scopes == "":
+			scopes = "- (any valid token)"
+		}
+		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, r.AuthorizationType, scopes)
+	}
+	return b.String()
+}
+
+// getAttTarget returns the logical ID X of {"Fn::GetAtt": [X, "Arn"]}.
+func getAttTarget(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		if parts, ok := m["Fn::GetAtt"].([]any); ok && len(parts) == 2 {
+			id, _ := parts[0].(string)
+			return id
+		}
+	}
+	return ""
+}
+
+// targetIntegration returns the integration logical ID of a route target, which
+// CDK writes as {"Fn::Join": ["", ["integrations/", {"Ref": X}]]}.
+func targetIntegration(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	join, ok := m["Fn::Join"].([]any)
+	if !ok || len(join) != 2 {
+		return ""
+	}
+	parts, _ := join[1].([]any)
+	for _, part := range parts {
+		if ref, ok := part.(map[string]any); ok {
+			if id, ok := ref["Ref"].(string); ok {
+				return id
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,72 @@
+// Command auth0-http-api is the CDK app: one CDK Stage per stage declared in
+// cdk.json, each holding the stage's Auth0-protected HTTP API stack.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/auth0-http-api/cdk/stacks"
+)
+
+func main() {
+	app := awscdk.NewApp(nil)
+	if _, err := buildApp(app); err != nil {
+		// No template is written: the CLI reports the app's exit status.
+		fmt.Fprintln(os.Stderr, "error:", err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	app.Synth(nil)
+	jsii.Close()
+}
+
+// buildApp adds every configured stage to the app and returns their API stacks,
+// keyed by stage name.
+func buildApp(app awscdk.App) (map[string]awscdk.Stack, error) {
+	context, _ := app.Node().GetAllContext(nil).(map[string]any)
+	stages, err := stacks.LoadStages(context)
+	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
+		err = errors.Join(err, fmt.Errorf("invalid route table in stacks/routes.go:\n  - %s", strings.Join(problems, "\n  - ")))
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	apis := map[string]awscdk.Stack{}
+	for _, stage := range stages {
+		cdkStage := awscdk.NewStage(app, jsii.String(stage.ID), &awscdk.StageProps{
+			Env: environment(stage.Config),
+		})
+		apis[stage.Name] = stacks.NewApiStack(cdkStage, "Api", &stacks.ApiStackProps{
+			StackProps: awscdk.StackProps{Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")")},
+			Stage:      stage,
+			Routes:     stacks.Routes,
+		})
+		for _, warning := range stage.Warnings {
+			awscdk.Annotations_Of(apis[stage.Name]).AddWarningV2(jsii.String("auth0-http-api:config"), jsii.String(warning))
+		}
+	}
+	return apis, nil
+}
+
+// environment pins the stage to an account and region when cdk.json names them;
+// otherwise the stack is environment-agnostic.
+func environment(config stacks.StageConfig) *awscdk.Environment {
+	if config.Account == "" && config.Region == "" {
+		return nil
+	}
+	env := &awscdk.Environment{}
+	if config.Account != "" {
+		env.Account = jsii.String(config.Account)
+	}
+	if config.Region != "" {
+		env.Region = jsii.String(config.Region)
+	}
+	return env
+}

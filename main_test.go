@@ -1,0 +1,336 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/stacks"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing")
+
+func TestMain(m *testing.M) {
+	// Unit tests skip CDK's built-in CloudFormation validation, which costs
+	// seconds per synth; CI's `cdk synth` keeps it on. The jsii runtime reads this
+	// when it starts, so it must be set before the first jsii call.
+	os.Setenv("CDK_VALIDATION", "false")
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// cdkJSONContext is the context that cdk.json gives the app.
+func cdkJSONContext(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile("cdk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cdkJSON struct{ Context map[string]any }
+	if err := json.Unmarshal(data, &cdkJSON); err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	return cdkJSON.Context
+}
+
+// synth builds the app from a context as the CLI would pass it, without bundling
+// the functions: the unit tests check the templates, not the binaries.
+func synth(context map[string]any) (map[string]awscdk.Stack, error) {
+	ctx := map[string]any{}
+	for key, value := range context {
+		// jsii wraps nested Go maps; pass objects as JSON text, as `cdk -c` does.
+		if object, ok := value.(map[string]any); ok {
+			encoded, _ := json.Marshal(object)
+			value = string(encoded)
+		}
+		ctx[key] = value
+	}
+	ctx["aws:cdk:bundling-stacks"] = []any{}
+	return buildApp(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+}
+
+var (
+	shippedOnce   sync.Once
+	shippedStacks map[string]awscdk.Stack
+	shippedErr    error
+)
+
+// shipped is the app as cdk.json declares it, synthesized once for all tests.
+func shipped(t *testing.T) map[string]awscdk.Stack {
+	t.Helper()
+	context := cdkJSONContext(t)
+	shippedOnce.Do(func() { shippedStacks, shippedErr = synth(context) })
+	if shippedErr != nil {
+		t.Fatalf("the shipped cdk.json does not synthesize: %v", shippedErr)
+	}
+	return shippedStacks
+}
+
+func shippedStage(t *testing.T, name string) stacks.Stage {
+	t.Helper()
+	stages, err := stacks.LoadStages(cdkJSONContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range stages {
+		if stage.Name == name {
+			return stage
+		}
+	}
+	t.Fatalf("no stage %q in cdk.json", name)
+	return stacks.Stage{}
+}
+
+// cdkAssert runs CDK assertions, which panic on failure, and reports the
+// failure through t so that the other tests still run.
+func cdkAssert(t *testing.T, assertions func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("%v", r)
+		}
+	}()
+	assertions()
+}
+
+func templateJSON(t *testing.T, stack awscdk.Stack) []byte {
+	t.Helper()
+	data, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
+
+// normalizeTemplate pretty-prints a template with sorted keys and replaces the
+// values that change without a change of meaning: asset hashes, and CDK's
+// compressed usage metadata.
+func normalizeTemplate(t *testing.T, template []byte) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(template, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if resources, ok := doc["Resources"].(map[string]any); ok {
+		if metadata, ok := resources["CDKMetadata"].(map[string]any); ok {
+			metadata["Properties"] = "<CDK usage metadata>"
+		}
+	}
+	pretty, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return assetHash.ReplaceAllString(string(pretty), "<asset hash>") + "\n"
+}
+
+// compareGolden compares got with a file under testdata/, or rewrites the file
+// with -update. A mismatch prints a line diff.
+func compareGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v: run `make update-snapshots` to create it", err)
+	}
+	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); diff != "" {
+		t.Errorf("%s is out of date (-want +got):\n%s\nIf the change is intended, run `make update-snapshots` and review the diff before committing.", path, diff)
+	}
+}
+
+func TestSnapshots(t *testing.T) {
+	for name, stack := range shipped(t) {
+		t.Run(name, func(t *testing.T) {
+			template := templateJSON(t, stack)
+			compareGolden(t, name+".template.json", normalizeTemplate(t, template))
+			api, err := apitemplate.Parse(template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, name+".access-matrix.txt", api.AccessMatrix())
+		})
+	}
+}
+
+func TestEveryStageInCDKJSONIsSynthesized(t *testing.T) {
+	stages, ok := cdkJSONContext(t)[stacks.StagesContextKey].(map[string]any)
+	if !ok || len(stages) == 0 {
+		t.Fatal("cdk.json declares no stages")
+	}
+	apps := shipped(t)
+	for name := range stages {
+		stack, ok := apps[name]
+		if !ok {
+			t.Errorf("stage %q of cdk.json has no stack", name)
+			continue
+		}
+		if got, want := *stack.Node().Path(), stacks.StageID(name)+"/Api"; got != want {
+			t.Errorf("stage %q: stack path %q, want %q (deployed with npx cdk deploy '%s/*')", name, got, want, stacks.StageID(name))
+		}
+	}
+}
+
+func TestAuthorizer(t *testing.T) {
+	for name, stack := range shipped(t) {
+		stage := shippedStage(t, name)
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1))
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+					"AuthorizerType": "JWT",
+					"IdentitySource": []any{"$request.header.Authorization"},
+					"JwtConfiguration": map[string]any{
+						"Issuer":   stage.Issuer,
+						"Audience": stage.Config.Auth0.Audience,
+					},
+				})
+				template.HasOutput(jsii.String("Issuer"), map[string]any{"Value": stage.Issuer})
+				template.HasOutput(jsii.String("Audience"), map[string]any{"Value": strings.Join(stage.Config.Auth0.Audience, ",")})
+				template.HasOutput(jsii.String("ApiUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+			})
+			if !strings.HasPrefix(stage.Issuer, "https://") || !strings.HasSuffix(stage.Issuer, "/") {
+				t.Errorf("issuer %q: Auth0 issuers are https://<domain>/ with the trailing slash", stage.Issuer)
+			}
+		})
+	}
+}
+
+func TestRoutesFollowTheRouteTable(t *testing.T) {
+	for name, stack := range shipped(t) {
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(stacks.Routes)))
+				for _, route := range stacks.Routes {
+					want := map[string]any{
+						"RouteKey":            route.Key(),
+						"AuthorizationType":   "JWT",
+						"AuthorizerId":        assertions.Match_AnyValue(),
+						"AuthorizationScopes": route.Scopes,
+					}
+					if route.Public {
+						want["AuthorizationType"] = "NONE"
+						want["AuthorizerId"] = assertions.Match_Absent()
+					}
+					if len(route.Scopes) == 0 {
+						// A route without authorization type must carry no scopes at all,
+						// or API Gateway rejects the deployment.
+						want["AuthorizationScopes"] = assertions.Match_Absent()
+					}
+					template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), want)
+				}
+			})
+		})
+	}
+}
+
+func TestStageHasThrottlingAndAccessLogs(t *testing.T) {
+	for name, stack := range shipped(t) {
+		config := shippedStage(t, name).Config
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Stage"), jsii.Number(1))
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+					"StageName":  "$default",
+					"AutoDeploy": true,
+					"DefaultRouteSettings": map[string]any{
+						"ThrottlingRateLimit":  config.Throttle.RateLimit,
+						"ThrottlingBurstLimit": config.Throttle.BurstLimit,
+					},
+					"AccessLogSettings": map[string]any{
+						"DestinationArn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^AccessLogs")), "Arn"}},
+					},
+				})
+				template.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": config.LogRetentionDays})
+			})
+
+			stages := *assertions.Template_FromStack(stack, nil).FindResources(jsii.String("AWS::ApiGatewayV2::Stage"), nil)
+			for _, resource := range stages {
+				format := (*resource)["Properties"].(map[string]any)["AccessLogSettings"].(map[string]any)["Format"].(string)
+				var fields map[string]string
+				if err := json.Unmarshal([]byte(format), &fields); err != nil {
+					t.Fatalf("access log format is not JSON: %v\n%s", err, format)
+				}
+				for field, variable := range map[string]string{
+					"requestId": "$context.requestId", "routeKey": "$context.routeKey", "status": "$context.status",
+					"responseLatency": "$context.responseLatency", "authorizerError": "$context.authorizer.error",
+					"sub": "$context.authorizer.claims.sub",
+				} {
+					if fields[field] != variable {
+						t.Errorf("access log field %q = %q, want %q", field, fields[field], variable)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	for name, stack := range shipped(t) {
+		config := shippedStage(t, name).Config
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(stacks.Functions)))
+				template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+					"Runtime":       "provided.al2023",
+					"Architectures": []any{"arm64"},
+					"Handler":       "bootstrap",
+					"MemorySize":    config.Function.MemoryMiB,
+					"Timeout":       config.Function.TimeoutSeconds,
+					"TracingConfig": map[string]any{"Mode": "Active"},
+					"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_AnyValue()}},
+				})
+				// Least privilege: no AWS managed policy on any role.
+				template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), map[string]any{"ManagedPolicyArns": assertions.Match_Absent()})
+				for _, pkg := range stacks.Functions {
+					template.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
+						"Metadata": map[string]any{stacks.GoPackageMetadataKey: pkg},
+					})
+				}
+			})
+		})
+	}
+}
+
+func TestContextOverridesAStageField(t *testing.T) {
+	context := cdkJSONContext(t)
+	context["stages.dev.auth0.domain"] = "acme-dev.eu.auth0.com"
+	context["stages.dev.auth0.audience"] = `["https://api.acme.test","https://other.acme.test"]`
+	apps, err := synth(context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := apitemplate.Parse(templateJSON(t, apps["dev"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.Issuer != "https://acme-dev.eu.auth0.com/" {
+		t.Errorf("issuer %q, want the overridden tenant with its trailing slash", api.Issuer)
+	}
+	if got := fmt.Sprint(api.Audience); got != "[https://api.acme.test https://other.acme.test]" {
+		t.Errorf("audience %s, want the overridden list", got)
+	}
+}

@@ -1,0 +1,146 @@
+package stacks
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ApiStackProps configures one stage's API stack.
+type ApiStackProps struct {
+	awscdk.StackProps
+	Stage  Stage
+	Routes []Route
+}
+
+// AccessLogFormat is the stage's JSON access log line. It names the route, the
+// outcome, why the authorizer refused a request, and who made it.
+var AccessLogFormat = map[string]string{
+	"requestId":       "$context.requestId",
+	"requestTime":     "$context.requestTime",
+	"ip":              "$context.identity.sourceIp",
+	"routeKey":        "$context.routeKey",
+	"status":          "$context.status",
+	"responseLatency": "$context.responseLatency",
+	"integrationErr":  "$context.integrationErrorMessage",
+	"authorizerError": "$context.authorizer.error",
+	"sub":             "$context.authorizer.claims.sub",
+}
+
+// NewApiStack declares the HTTP API of one stage: a JWT authorizer on the stage's
+// Auth0 tenant as the default for every route, the routes of the route table, and
+// the Go functions behind them.
+func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	config := props.Stage.Config
+
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), jsii.String(props.Stage.Issuer),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
+			AuthorizerName: jsii.String("auth0"),
+			JwtAudience:    jsii.Strings(config.Auth0.Audience...),
+			IdentitySource: jsii.Strings("$request.header.Authorization"),
+		})
+
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:     jsii.String("auth0-http-api-" + props.Stage.Name),
+		Description: jsii.String("Auth0-protected HTTP API, stage " + props.Stage.Name),
+		// Every route gets the JWT authorizer unless the route table declares it public.
+		DefaultAuthorizer: authorizer,
+		// The stage below replaces the implicit one, which has no logs or throttling.
+		CreateDefaultStage: jsii.Bool(false),
+		CorsPreflight:      corsPreflight(config.Cors),
+	})
+
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	for _, name := range functionsUsed(props.Routes) {
+		fn := NewGoFunction(stack, name, &GoFunctionProps{
+			Package:          Functions[name],
+			MemoryMiB:        config.Function.MemoryMiB,
+			TimeoutSeconds:   config.Function.TimeoutSeconds,
+			LogRetentionDays: config.LogRetentionDays,
+			Environment:      map[string]string{"STAGE": props.Stage.Name},
+		})
+		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name+"Integration"), fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+	}
+
+	for _, route := range props.Routes {
+		options := &awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(route.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(route.Method)},
+			Integration: integrations[route.Function],
+			// Always an explicit list, so no route inherits scopes from elsewhere.
+			AuthorizationScopes: jsii.Strings(route.Scopes...),
+		}
+		if route.Public {
+			options.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		}
+		api.AddRoutes(options)
+	}
+
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("AccessLogs"), nil)
+	accessLogs.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(config.LogRetentionDays))
+
+	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi: api,
+		// "$default" serves the routes at the root of the URL, exactly as the route table writes them.
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(config.Throttle.RateLimit),
+			BurstLimit: jsii.Number(config.Throttle.BurstLimit),
+		},
+	})
+	logFormat, _ := json.Marshal(AccessLogFormat)
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(string(logFormat)),
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value: stage.Url(), Description: jsii.String("The API's base URL"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{
+		Value: jsii.String(props.Stage.Issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("Audience"), &awscdk.CfnOutputProps{
+		Value: jsii.String(strings.Join(config.Auth0.Audience, ",")), Description: jsii.String("The JWT audiences the authorizer accepts, comma-separated"),
+	})
+	return stack
+}
+
+func corsPreflight(cors CorsConfig) *awsapigatewayv2.CorsPreflightOptions {
+	if len(cors.AllowOrigins) == 0 {
+		return nil
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins: jsii.Strings(cors.AllowOrigins...),
+		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_ANY},
+		AllowHeaders: jsii.Strings("authorization", "content-type"),
+		MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
+	}
+}
+
+// functionsUsed lists the functions the routes need, in a stable order.
+func functionsUsed(routes []Route) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, route := range routes {
+		if !seen[route.Function] {
+			seen[route.Function] = true
+			names = append(names, route.Function)
+		}
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,405 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// StagesContextKey is the cdk.json context key that holds one entry per stage.
+const StagesContextKey = "stages"
+
+// StageConfig is one entry under "stages" in cdk.json's context.
+type StageConfig struct {
+	Auth0            Auth0Config    `json:"auth0"`
+	Account          string         `json:"account,omitempty"`
+	Region           string         `json:"region,omitempty"`
+	Cors             CorsConfig     `json:"cors"`
+	Throttle         ThrottleConfig `json:"throttle"`
+	LogRetentionDays int            `json:"logRetentionDays"`
+	Function         FunctionConfig `json:"function"`
+}
+
+// Auth0Config names the token issuer and the audience the JWT authorizer accepts.
+type Auth0Config struct {
+	// Domain is the Auth0 tenant domain; the issuer is derived from it.
+	Domain string `json:"domain,omitempty"`
+	// Issuer is an explicit issuer URL, for an Auth0 custom domain or another
+	// OpenID Connect provider. It is used exactly as written.
+	Issuer string `json:"issuer,omitempty"`
+	// Audience holds the Auth0 API identifiers, not application client IDs.
+	Audience []string `json:"audience"`
+}
+
+// CorsConfig lists the browser origins allowed to call the API.
+type CorsConfig struct {
+	AllowOrigins []string `json:"allowOrigins"`
+}
+
+// ThrottleConfig is the stage's default route throttling.
+type ThrottleConfig struct {
+	RateLimit  float64 `json:"rateLimit"`
+	BurstLimit int     `json:"burstLimit"`
+}
+
+// FunctionConfig sizes every Lambda function of the stage.
+type FunctionConfig struct {
+	MemoryMiB      int `json:"memoryMiB"`
+	TimeoutSeconds int `json:"timeoutSeconds"`
+}
+
+// Stage is a validated stage: its name in cdk.json, its construct ID and its configuration.
+type Stage struct {
+	Name   string
+	ID     string
+	Issuer string
+	Config StageConfig
+	// Warnings are problems that do not stop synth, such as shipped placeholder values.
+	Warnings []string
+}
+
+// Limits enforced on stage configuration. The quotas come from API Gateway and Lambda.
+const (
+	maxAudiences     = 50  // JWT authorizer audiences per authorizer
+	maxTimeout       = 29  // seconds; an HTTP API integration times out at 30 s
+	minMemoryMiB     = 128 // Lambda's lower bound
+	maxMemoryMiB     = 10240
+	maxRateLimit     = 10000 // the default account-level request rate
+	maxBurstLimit    = 5000  // the default account-level burst
+	auth0IssuerHost  = ".auth0.com"
+	placeholderLabel = "example"
+)
+
+// LogRetentionDays are the values CloudWatch Logs accepts for retention.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	stageNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	// An Auth0 client ID is 32 letters and digits; an API identifier is usually a URI.
+	clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
+	hostPattern     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+)
+
+// LoadStages reads every stage from the CDK context: the "stages" object of cdk.json,
+// then any "-c stages.<stage>.<field>=<value>" override from the command line.
+// It returns the stages sorted by name, or one error that lists every problem found.
+func LoadStages(context map[string]any) ([]Stage, error) {
+	raw, err := stagesObject(context[StagesContextKey])
+	if err != nil {
+		return nil, err
+	}
+	if err := applyOverrides(raw, context); err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf(`cdk.json: context %q has no stages: add one, for example "dev", with its auth0 settings`, StagesContextKey)
+	}
+
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var problems []string
+	stages := make([]Stage, 0, len(names))
+	for _, name := range names {
+		stage, errs := parseStage(name, raw[name])
+		problems = append(problems, errs...)
+		stages = append(stages, stage)
+	}
+	if len(problems) > 0 {
+		return nil, configError(problems)
+	}
+	return stages, nil
+}
+
+func configError(problems []string) error {
+	return fmt.Errorf("invalid stage configuration (%d problem(s)):\n  - %s", len(problems), strings.Join(problems, "\n  - "))
+}
+
+// stagesObject accepts the stages as cdk.json holds them (an object) or as a
+// JSON string, which is what "-c stages='{...}'" passes.
+func stagesObject(value any) (map[string]any, error) {
+	switch v := value.(type) {
+	case nil:
+		return nil, fmt.Errorf(`cdk.json: context %q is missing: declare your stages there (see README "Stages")`, StagesContextKey)
+	case map[string]any:
+		return v, nil
+	case string:
+		var parsed map[string]any
+		if err := json.Unmarshal([]byte(v), &parsed); err != nil {
+			return nil, fmt.Errorf("context %q: expected a JSON object of stages: %v", StagesContextKey, err)
+		}
+		return parsed, nil
+	default:
+		return nil, fmt.Errorf("context %q: expected an object of stages, got %s", StagesContextKey, jsonKind(v))
+	}
+}
+
+// applyOverrides sets "stages.<stage>.<field path>" context values into the raw
+// stages. A value that parses as JSON is used as JSON (numbers, lists); any other
+// value is a string.
+func applyOverrides(stages map[string]any, context map[string]any) error {
+	prefix := StagesContextKey + "."
+	keys := make([]string, 0)
+	for key := range context {
+		if strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		path := strings.Split(strings.TrimPrefix(key, prefix), ".")
+		if len(path) < 2 || slices.Contains(path, "") {
+			return fmt.Errorf("context override %q: expected stages.<stage>.<field>, for example stages.dev.auth0.domain", key)
+		}
+		value := context[key]
+		if s, ok := value.(string); ok {
+			var parsed any
+			if json.Unmarshal([]byte(s), &parsed) == nil {
+				value = parsed
+			}
+		}
+		node := stages
+		for i, step := range path[:len(path)-1] {
+			next, ok := node[step].(map[string]any)
+			if !ok {
+				if node[step] != nil {
+					return fmt.Errorf("context override %q: %s is not an object", key, strings.Join(path[:i+1], "."))
+				}
+				next = map[string]any{}
+				node[step] = next
+			}
+			node = next
+		}
+		node[path[len(path)-1]] = value
+	}
+	return nil
+}
+
+// parseStage decodes and validates one stage, returning every problem found.
+func parseStage(name string, raw any) (Stage, []string) {
+	stage := Stage{Name: name, ID: StageID(name)}
+	var problems []string
+	fail := func(field, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("stage %q: %s: %s", name, field, fmt.Sprintf(format, args...)))
+	}
+
+	if !stageNamePattern.MatchString(name) {
+		fail("name", "%q is not a valid stage name: use lower-case letters and digits, starting with a letter (it becomes the CDK Stage %q)", name, stage.ID)
+	}
+	object, ok := raw.(map[string]any)
+	if !ok {
+		fail("(stage)", "expected an object of settings, got %s", jsonKind(raw))
+		return stage, problems
+	}
+	for _, unknown := range unknownKeys(object, reflect.TypeOf(StageConfig{}), "") {
+		fail(unknown, "unknown setting: check its spelling against the README's list of stage settings")
+	}
+	encoded, _ := json.Marshal(object)
+	decoder := json.NewDecoder(bytes.NewReader(encoded))
+	if err := decoder.Decode(&stage.Config); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			fail(typeErr.Field, "expected %s, got a JSON %s", goKind(typeErr.Type), typeErr.Value)
+		} else {
+			fail("(stage)", "%v", err)
+		}
+		return stage, problems
+	}
+
+	c := stage.Config
+	stage.Issuer = validateIssuer(c.Auth0, fail)
+	stage.Warnings = append(stage.Warnings, validateAudience(c.Auth0.Audience, fail)...)
+	if isPlaceholder(c.Auth0) {
+		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example Auth0 settings (issuer %s): set auth0.domain and auth0.audience to your tenant before you deploy", name, stage.Issuer))
+	}
+	if c.Account != "" && !accountPattern.MatchString(c.Account) {
+		fail("account", "%q is not an AWS account ID: expected 12 digits, or leave it out for an environment-agnostic stack", c.Account)
+	}
+	if c.Region != "" && !regionPattern.MatchString(c.Region) {
+		fail("region", "%q is not an AWS region: expected a name like eu-west-1, or leave it out", c.Region)
+	}
+	for i, origin := range c.Cors.AllowOrigins {
+		if !validOrigin(origin) {
+			fail(fmt.Sprintf("cors.allowOrigins[%d]", i), "%q is not an origin: expected scheme://host[:port] with no path, such as https://app.example.com, or *", origin)
+		}
+	}
+	if c.Throttle.RateLimit <= 0 || c.Throttle.RateLimit > maxRateLimit {
+		fail("throttle.rateLimit", "%v is out of range: expected requests per second above 0 and at most %d", c.Throttle.RateLimit, maxRateLimit)
+	}
+	if c.Throttle.BurstLimit < 1 || c.Throttle.BurstLimit > maxBurstLimit {
+		fail("throttle.burstLimit", "%d is out of range: expected 1 to %d requests", c.Throttle.BurstLimit, maxBurstLimit)
+	}
+	if !slices.Contains(LogRetentionDays, c.LogRetentionDays) {
+		fail("logRetentionDays", "%d is not a retention CloudWatch Logs accepts: expected one of %v", c.LogRetentionDays, LogRetentionDays)
+	}
+	if c.Function.MemoryMiB < minMemoryMiB || c.Function.MemoryMiB > maxMemoryMiB {
+		fail("function.memoryMiB", "%d is out of range: expected %d to %d", c.Function.MemoryMiB, minMemoryMiB, maxMemoryMiB)
+	}
+	if c.Function.TimeoutSeconds < 1 || c.Function.TimeoutSeconds > maxTimeout {
+		fail("function.timeoutSeconds", "%d is out of range: expected 1 to %d seconds, because an HTTP API gives up on its integration after 30 s", c.Function.TimeoutSeconds, maxTimeout)
+	}
+	return stage, problems
+}
+
+// validateIssuer returns the issuer the JWT authorizer must match exactly.
+func validateIssuer(auth0 Auth0Config, fail func(field, format string, args ...any)) string {
+	switch {
+	case auth0.Domain == "" && auth0.Issuer == "":
+		fail("auth0.domain", "missing: set it to your Auth0 tenant domain, such as your-tenant.eu.auth0.com (or set auth0.issuer for another provider)")
+		return ""
+	case auth0.Domain != "" && auth0.Issuer != "":
+		fail("auth0.issuer", "set together with auth0.domain: keep only one, domain for an Auth0 tenant, issuer for a custom domain or another provider")
+		return ""
+	case auth0.Domain != "":
+		host := strings.TrimSuffix(strings.TrimPrefix(auth0.Domain, "https://"), "/")
+		if !hostPattern.MatchString(host) {
+			fail("auth0.domain", "%q is not a domain name: expected the tenant's host, such as your-tenant.eu.auth0.com", auth0.Domain)
+			return ""
+		}
+		// Auth0 issues tokens whose "iss" is the tenant URL with a trailing slash,
+		// and the authorizer compares it exactly.
+		return "https://" + strings.ToLower(host) + "/"
+	}
+	u, err := url.Parse(auth0.Issuer)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		fail("auth0.issuer", "%q is not an https URL: expected something like https://login.example.com/ with no query or fragment", auth0.Issuer)
+		return ""
+	}
+	if strings.HasSuffix(u.Hostname(), auth0IssuerHost) && !strings.HasSuffix(auth0.Issuer, "/") {
+		fail("auth0.issuer", "%q lacks the trailing slash: Auth0 tokens carry %q, and the authorizer compares issuers exactly", auth0.Issuer, auth0.Issuer+"/")
+	}
+	return auth0.Issuer
+}
+
+// validateAudience returns warnings; errors go through fail.
+func validateAudience(audience []string, fail func(field, format string, args ...any)) []string {
+	var warnings []string
+	if len(audience) == 0 || len(audience) > maxAudiences {
+		fail("auth0.audience", "has %d entries: expected 1 to %d Auth0 API identifiers", len(audience), maxAudiences)
+	}
+	seen := map[string]bool{}
+	for i, entry := range audience {
+		field := fmt.Sprintf("auth0.audience[%d]", i)
+		switch {
+		case strings.TrimSpace(entry) == "":
+			fail(field, "is empty: expected an Auth0 API identifier, such as https://api.example.com")
+		case strings.TrimSpace(entry) != entry:
+			fail(field, "%q has leading or trailing spaces: tokens carry the identifier exactly", entry)
+		case seen[entry]:
+			fail(field, "%q is listed twice: remove the duplicate", entry)
+		case clientIDPattern.MatchString(entry):
+			warnings = append(warnings, fmt.Sprintf("%s %q looks like an Auth0 application client ID: the audience must be the API identifier (Auth0 dashboard, Applications > APIs > Identifier), or every token gets 401", field, entry))
+		}
+		seen[entry] = true
+	}
+	return warnings
+}
+
+// isPlaceholder tells whether the Auth0 settings are still the shipped examples:
+// an "example-…" tenant or an audience under a reserved example domain (RFC 2606).
+func isPlaceholder(auth0 Auth0Config) bool {
+	if strings.HasPrefix(strings.TrimPrefix(auth0.Domain, "https://"), placeholderLabel+"-") {
+		return true
+	}
+	for _, entry := range auth0.Audience {
+		if u, err := url.Parse(entry); err == nil {
+			host := u.Hostname()
+			for _, tld := range []string{".com", ".net", ".org"} {
+				if host == placeholderLabel+tld || strings.HasSuffix(host, "."+placeholderLabel+tld) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func validOrigin(origin string) bool {
+	if origin == "*" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+}
+
+// StageID turns a stage name into its construct ID: "dev" becomes "Dev".
+func StageID(name string) string {
+	if name == "" {
+		return name
+	}
+	runes := []rune(name)
+	runes[0] = unicode.ToUpper(runes[0])
+	return string(runes)
+}
+
+// unknownKeys lists the dotted paths of keys in object that typ has no JSON field for.
+func unknownKeys(object map[string]any, typ reflect.Type, prefix string) []string {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < typ.NumField(); i++ {
+		tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		fields[tag] = typ.Field(i).Type
+	}
+	var unknown []string
+	keys := make([]string, 0, len(object))
+	for key := range object {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		fieldType, ok := fields[key]
+		if !ok {
+			unknown = append(unknown, prefix+key)
+			continue
+		}
+		if nested, isObject := object[key].(map[string]any); isObject && fieldType.Kind() == reflect.Struct {
+			unknown = append(unknown, unknownKeys(nested, fieldType, prefix+key+".")...)
+		}
+	}
+	return unknown
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	default:
+		return "null"
+	}
+}
+
+func goKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct:
+		return "an object"
+	default:
+		return t.String()
+	}
+}

@@ -1,0 +1,112 @@
+package stacks
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Route is one entry of the API's route table.
+type Route struct {
+	Method string // GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY
+	Path   string // starts with "/", may hold {name} segments and a final {proxy+}
+	// Function names the Lambda function behind the route: a key of Functions.
+	Function string
+	// Public routes take no token at all. Every other route needs a valid JWT.
+	Public bool
+	// Scopes: the token must hold at least one of them. Empty on a private route
+	// means any valid token will do.
+	Scopes []string
+}
+
+// Key is the route key as API Gateway writes it, such as "GET /user".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Functions maps each function's construct ID to its Go package, relative to the module root.
+var Functions = map[string]string{
+	"Greeting":   "./functions/greeting",
+	"ClaimsEcho": "./functions/claimsecho",
+}
+
+// Routes is the route table: the only place routes are declared. The stack, the
+// tests and the access matrix are all derived from it.
+var Routes = []Route{
+	{Method: "GET", Path: "/public", Function: "Greeting", Public: true},
+	{Method: "GET", Path: "/private", Function: "ClaimsEcho"},
+	{Method: "GET", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"read:user"}},
+	{Method: "POST", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"write:user"}},
+}
+
+const maxScopesPerRoute = 10 // API Gateway's quota for authorization scopes on a route
+
+var routeMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+
+// ValidateRoutes checks a route table against API Gateway's rules and this
+// project's own: it returns every problem found, each naming the route.
+func ValidateRoutes(routes []Route, functions map[string]string) []string {
+	var problems []string
+	fail := func(r Route, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("route %q: %s", r.Key(), fmt.Sprintf(format, args...)))
+	}
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if !slices.Contains(routeMethods, r.Method) {
+			fail(r, "method %q is not one of %v", r.Method, routeMethods)
+		}
+		if problem := pathProblem(r.Path); problem != "" {
+			fail(r, "path %s", problem)
+		}
+		if seen[r.Key()] {
+			fail(r, "declared twice: route keys must be unique")
+		}
+		seen[r.Key()] = true
+		if _, ok := functions[r.Function]; !ok {
+			fail(r, "function %q is not in the Functions table", r.Function)
+		}
+		if r.Public && len(r.Scopes) > 0 {
+			fail(r, "is public but has scopes %v: API Gateway rejects scopes on a route without authorizer at deploy time; drop the scopes or make the route private", r.Scopes)
+		}
+		if len(r.Scopes) > maxScopesPerRoute {
+			fail(r, "has %d scopes: API Gateway allows at most %d per route", len(r.Scopes), maxScopesPerRoute)
+		}
+		for _, scope := range r.Scopes {
+			if scope == "" || strings.IndexFunc(scope, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
+				fail(r, "scope %q must be non-empty printable ASCII without spaces: tokens list scopes separated by spaces", scope)
+			}
+		}
+	}
+	return problems
+}
+
+// pathProblem describes what is wrong with a route path, or returns "".
+func pathProblem(path string) string {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Sprintf("%q must start with /", path)
+	}
+	if path == "/" {
+		return ""
+	}
+	if strings.HasSuffix(path, "/") {
+		return fmt.Sprintf("%q must not end with /", path)
+	}
+	segments := strings.Split(path[1:], "/")
+	for i, segment := range segments {
+		switch {
+		case segment == "":
+			return fmt.Sprintf("%q has an empty segment", path)
+		case strings.HasSuffix(segment, "+}") && i != len(segments)-1:
+			return fmt.Sprintf("%q has greedy %s before its last segment: {name+} may only end a path", path, segment)
+		case strings.HasPrefix(segment, "{") != strings.HasSuffix(segment, "}"):
+			return fmt.Sprintf("%q has an unbalanced parameter %q: write {name}", path, segment)
+		case strings.HasPrefix(segment, "{"):
+			name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(segment, "{"), "}"), "+")
+			if name == "" || strings.IndexFunc(name, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '_' }) >= 0 {
+				return fmt.Sprintf("%q has a bad parameter name in %q", path, segment)
+			}
+		case strings.ContainsAny(segment, "{}+ "):
+			return fmt.Sprintf("%q has a stray character in %q", path, segment)
+		}
+	}
+	return ""
+}
