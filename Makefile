@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: synth test update-snapshots vet check clean
+.PHONY: synth test update-snapshots vet policy check clean
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -27,8 +27,13 @@ vet:
 	@unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' | xargs gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 
+## policy: cfn-lint and the AWS Control Tower guard rules over the templates in cdk.out (run synth first)
+policy: $(NODE_MODULES)
+	cfn-lint
+	go run ./cmd/apictl policy
+
 ## check: everything CI runs
-check: vet test synth
+check: vet test synth policy
 
 clean:
 	rm -rf cdk.out

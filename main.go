@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/auth0-http-api/cdk/stacks"
 )
@@ -22,8 +23,25 @@ func main() {
 		jsii.Close()
 		os.Exit(1)
 	}
-	app.Synth(nil)
+	if err := synthesize(app); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		jsii.Close()
+		os.Exit(1)
+	}
 	jsii.Close()
+}
+
+// synthesize writes the cloud assembly. The CDK reports failed validations,
+// such as the default-deny check, by throwing; that arrives here as a panic,
+// which becomes a plain error message instead of a stack trace.
+func synthesize(app awscdk.App) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	app.Synth(nil)
+	return nil
 }
 
 // buildApp adds every configured stage to the app and returns their API stacks,
@@ -43,6 +61,11 @@ func buildApp(app awscdk.App) (map[string]awscdk.Stack, error) {
 		cdkStage := awscdk.NewStage(app, jsii.String(stage.ID), &awscdk.StageProps{
 			Env: environment(stage.Config),
 		})
+		// Policy as code on every synth: a finding fails `cdk synth` as an error
+		// annotation, and each accepted exception is suppressed next to its
+		// resource. Aspects on the App would not reach into a Stage.
+		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		apis[stage.Name] = stacks.NewApiStack(cdkStage, "Api", &stacks.ApiStackProps{
 			StackProps: awscdk.StackProps{Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")")},
 			Stage:      stage,

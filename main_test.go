@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/stacks"
@@ -22,7 +21,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing")
 
+// runAppEnv makes the test binary run the CDK app itself, as `go run .` would
+// for the CDK CLI, so that tests can check the app's exit status and output.
+const runAppEnv = "AUTH0_HTTP_API_RUN_APP"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runAppEnv) == "1" {
+		main()
+		return
+	}
 	// Unit tests skip CDK's built-in CloudFormation validation, which costs
 	// seconds per synth; CI's `cdk synth` keeps it on. The jsii runtime reads this
 	// when it starts, so it must be set before the first jsii call.
@@ -153,9 +160,64 @@ func compareGolden(t *testing.T, name, got string) {
 	if err != nil {
 		t.Fatalf("%v: run `make update-snapshots` to create it", err)
 	}
-	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); diff != "" {
-		t.Errorf("%s is out of date (-want +got):\n%s\nIf the change is intended, run `make update-snapshots` and review the diff before committing.", path, diff)
+	if string(want) != got {
+		t.Errorf("%s is out of date (- golden, + now):\n%s\nIf the change is intended, run `make update-snapshots` and review the diff before committing.",
+			path, lineDiff(strings.Split(string(want), "\n"), strings.Split(got, "\n")))
 	}
+}
+
+// lineDiff renders the changed lines between a and b, with two lines of
+// context, from a longest-common-subsequence table (golden files are small).
+func lineDiff(a, b []string) string {
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	type line struct {
+		mark byte
+		text string
+	}
+	var lines []line
+	for i, j := 0, 0; i < len(a) || j < len(b); {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			lines = append(lines, line{' ', a[i]})
+			i, j = i+1, j+1
+		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+			lines = append(lines, line{'+', b[j]})
+			j++
+		default:
+			lines = append(lines, line{'-', a[i]})
+			i++
+		}
+	}
+	const context = 2
+	var out strings.Builder
+	lastShown := -1
+	for k, l := range lines {
+		near := false
+		for d := max(0, k-context); d <= min(len(lines)-1, k+context); d++ {
+			near = near || lines[d].mark != ' '
+		}
+		if !near {
+			continue
+		}
+		if lastShown >= 0 && k > lastShown+1 {
+			out.WriteString("  ...\n")
+		}
+		fmt.Fprintf(&out, "%c %s\n", l.mark, l.text)
+		lastShown = k
+	}
+	return out.String()
 }
 
 func TestSnapshots(t *testing.T) {

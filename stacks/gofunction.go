@@ -9,11 +9,13 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // GoPackageMetadataKey is the CloudFormation metadata key on each function that
@@ -27,7 +29,9 @@ type GoFunctionProps struct {
 	MemoryMiB        int
 	TimeoutSeconds   int
 	LogRetentionDays int
-	Environment      map[string]string
+	// LogKey encrypts the function's log group.
+	LogKey      awskms.IKey
+	Environment map[string]string
 }
 
 // NewGoFunction declares an arm64 Lambda function on provided.al2023, built from a
@@ -36,10 +40,7 @@ type GoFunctionProps struct {
 func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps) awslambda.Function {
 	construct := constructs.NewConstruct(scope, jsii.String(id))
 
-	logGroup := awslogs.NewLogGroup(construct, jsii.String("Logs"), nil)
-	// The L2 takes a retention enum; cdk.json takes days, already checked against
-	// CloudWatch's list, so set the CloudFormation property directly.
-	logGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(props.LogRetentionDays))
+	logGroup := newLogGroup(construct, "Logs", props.LogRetentionDays, props.LogKey)
 
 	// An explicit role instead of the default one, which would attach the AWS
 	// managed AWSLambdaBasicExecutionRole policy (logs on every log group).
@@ -66,7 +67,26 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Environment:  &environment,
 	})
 	fn.Node().DefaultChild().(awslambda.CfnFunction).AddMetadata(jsii.String(GoPackageMetadataKey), props.Package)
+
+	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("Serverless-LambdaDLQ"),
+		Reason: jsii.String("API Gateway invokes this function synchronously and returns its error to the caller; a dead-letter queue only receives failed asynchronous invocations, so it would never fire."),
+	}}, nil)
+	cdknag.NagSuppressions_AddResourceSuppressions(role.Node().FindChild(jsii.String("DefaultPolicy")), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+		Reason:    jsii.String("Only xray:PutTraceSegments and xray:PutTelemetryRecords, added by active tracing, use Resource *: X-Ray supports no resource-level permissions for them. Log writes are scoped to the function's own log group."),
+	}}, jsii.Bool(true))
 	return fn
+}
+
+// newLogGroup declares a log group with the stage's retention, encrypted with the stage's key.
+func newLogGroup(scope constructs.Construct, id string, retentionDays int, key awskms.IKey) awslogs.LogGroup {
+	logGroup := awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{EncryptionKey: key})
+	// The L2 takes a retention enum; cdk.json takes days, already checked against
+	// CloudWatch's list, so set the CloudFormation property directly.
+	logGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(retentionDays))
+	return logGroup
 }
 
 // goCode bundles a Go package into a Lambda asset. The asset hash is taken from

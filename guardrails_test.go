@@ -1,0 +1,380 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/auth0-http-api/cdk/stacks"
+)
+
+// validStage is a stage that passes every rule; each case below breaks one.
+func validStage() map[string]any {
+	return map[string]any{
+		"auth0":            map[string]any{"domain": "acme.eu.auth0.com", "audience": []any{"https://api.acme.test"}},
+		"cors":             map[string]any{"allowOrigins": []any{"https://app.acme.test"}},
+		"throttle":         map[string]any{"rateLimit": 50.0, "burstLimit": 100.0},
+		"logRetentionDays": 30.0,
+		"function":         map[string]any{"memoryMiB": 256.0, "timeoutSeconds": 10.0},
+	}
+}
+
+// set changes one dotted field of a stage built by validStage.
+func set(stage map[string]any, path string, value any) map[string]any {
+	steps := strings.Split(path, ".")
+	node := stage
+	for _, step := range steps[:len(steps)-1] {
+		node = node[step].(map[string]any)
+	}
+	if value == nil {
+		delete(node, steps[len(steps)-1])
+	} else {
+		node[steps[len(steps)-1]] = value
+	}
+	return stage
+}
+
+func load(stages map[string]any) ([]stacks.Stage, error) {
+	return stacks.LoadStages(map[string]any{stacks.StagesContextKey: stages})
+}
+
+func TestIssuerIsDerivedWithTrailingSlash(t *testing.T) {
+	cases := map[string]struct{ auth0 map[string]any }{
+		"https://acme.eu.auth0.com/": {map[string]any{"domain": "acme.eu.auth0.com"}},
+		"https://acme.us.auth0.com/": {map[string]any{"domain": "https://acme.us.auth0.com/"}},
+		"https://acme.au.auth0.com/": {map[string]any{"domain": "acme.au.auth0.com/"}},
+		"https://login.acme.test/":   {map[string]any{"issuer": "https://login.acme.test/"}},
+		// A non-Auth0 issuer is used exactly as written: Cognito's, for one, has no trailing slash.
+		"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc": {map[string]any{"issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"}},
+	}
+	for want, c := range cases {
+		stage := validStage()
+		c.auth0["audience"] = []any{"https://api.acme.test"}
+		stage["auth0"] = c.auth0
+		stages, err := load(map[string]any{"dev": stage})
+		if err != nil {
+			t.Errorf("%v: %v", c.auth0, err)
+			continue
+		}
+		if stages[0].Issuer != want {
+			t.Errorf("%v: issuer %q, want %q", c.auth0, stages[0].Issuer, want)
+		}
+	}
+}
+
+func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
+	cases := []struct {
+		name  string
+		stage map[string]any
+		want  string
+	}{
+		{"domain missing", set(validStage(), "auth0.domain", nil), `stage "dev": auth0.domain: missing: set it to your Auth0 tenant domain`},
+		{"domain and issuer", set(validStage(), "auth0.issuer", "https://login.acme.test/"), `stage "dev": auth0.issuer: set together with auth0.domain`},
+		{"domain not a host", set(validStage(), "auth0.domain", "acme eu auth0"), `auth0.domain: "acme eu auth0" is not a domain name`},
+		{"issuer not https", set(set(validStage(), "auth0.domain", nil), "auth0.issuer", "http://login.acme.test/"), `auth0.issuer: "http://login.acme.test/" is not an https URL`},
+		{"auth0 issuer without slash", set(set(validStage(), "auth0.domain", nil), "auth0.issuer", "https://acme.eu.auth0.com"), `lacks the trailing slash`},
+		{"no audience", set(validStage(), "auth0.audience", []any{}), `auth0.audience: has 0 entries: expected 1 to 50`},
+		{"too many audiences", set(validStage(), "auth0.audience", manyAudiences(51)), `auth0.audience: has 51 entries: expected 1 to 50`},
+		{"empty audience", set(validStage(), "auth0.audience", []any{"https://a.test", " "}), `auth0.audience[1]: is empty`},
+		{"duplicate audience", set(validStage(), "auth0.audience", []any{"https://a.test", "https://a.test"}), `auth0.audience[1]: "https://a.test" is listed twice`},
+		{"unknown key", set(validStage(), "throtle", map[string]any{}), `stage "dev": throtle: unknown setting`},
+		{"unknown nested key", set(validStage(), "auth0.domian", "x"), `stage "dev": auth0.domian: unknown setting`},
+		{"wrong type", set(validStage(), "throttle.rateLimit", "fast"), `stage "dev": throttle.rateLimit: expected a number, got a JSON string`},
+		{"rate zero", set(validStage(), "throttle.rateLimit", 0.0), `throttle.rateLimit: 0 is out of range`},
+		{"burst too high", set(validStage(), "throttle.burstLimit", 5001.0), `throttle.burstLimit: 5001 is out of range`},
+		{"retention not allowed", set(validStage(), "logRetentionDays", 8.0), `logRetentionDays: 8 is not a retention CloudWatch Logs accepts`},
+		{"memory too low", set(validStage(), "function.memoryMiB", 64.0), `function.memoryMiB: 64 is out of range: expected 128 to 10240`},
+		{"timeout over HTTP API limit", set(validStage(), "function.timeoutSeconds", 30.0), `function.timeoutSeconds: 30 is out of range: expected 1 to 29 seconds`},
+		{"bad account", set(validStage(), "account", "12345"), `account: "12345" is not an AWS account ID`},
+		{"bad region", set(validStage(), "region", "Europe"), `region: "Europe" is not an AWS region`},
+		{"origin with path", set(validStage(), "cors.allowOrigins", []any{"https://app.acme.test/login"}), `cors.allowOrigins[0]: "https://app.acme.test/login" is not an origin`},
+		{"stage not an object", nil, `stage "dev": (stage): expected an object of settings, got null`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var stage any = c.stage
+			if c.stage == nil {
+				stage = nil
+			}
+			_, err := load(map[string]any{"dev": stage})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want an error containing %q, got: %v", c.want, err)
+			}
+		})
+	}
+}
+
+func manyAudiences(n int) []any {
+	list := make([]any, n)
+	for i := range list {
+		list[i] = fmt.Sprintf("https://api%d.acme.test", i)
+	}
+	return list
+}
+
+func TestBadStageNameIsRefused(t *testing.T) {
+	_, err := load(map[string]any{"Dev_1": validStage()})
+	if err == nil || !strings.Contains(err.Error(), `stage "Dev_1": name: "Dev_1" is not a valid stage name`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestAllProblemsAreReportedTogether(t *testing.T) {
+	bad := set(set(validStage(), "function.timeoutSeconds", 40.0), "auth0.domain", nil)
+	_, err := load(map[string]any{"dev": bad, "prod": set(validStage(), "logRetentionDays", 2.0)})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"3 problem(s)", `stage "dev": auth0.domain`, `stage "dev": function.timeoutSeconds`, `stage "prod": logRetentionDays`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestMissingStagesAreRefused(t *testing.T) {
+	for name, context := range map[string]map[string]any{
+		"no stages key": {},
+		"empty stages":  {stacks.StagesContextKey: map[string]any{}},
+		"not JSON":      {stacks.StagesContextKey: "{dev"},
+	} {
+		if _, err := stacks.LoadStages(context); err == nil || !strings.Contains(err.Error(), "stages") {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	clientID := set(validStage(), "auth0.audience", []any{"kbyuFDidLLm280LIwVFiazOqjO3ty8KH"})
+	placeholder := set(validStage(), "auth0.domain", "example-dev.us.auth0.com")
+	stages, err := load(map[string]any{"a": clientID, "b": placeholder, "c": validStage()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(stages[0].Warnings, "\n"); !strings.Contains(w, "looks like an Auth0 application client ID: the audience must be the API identifier") {
+		t.Errorf("client-ID audience: warnings %q", w)
+	}
+	if w := strings.Join(stages[1].Warnings, "\n"); !strings.Contains(w, `stage "b" still has the shipped example Auth0 settings`) {
+		t.Errorf("placeholder: warnings %q", w)
+	}
+	if len(stages[2].Warnings) != 0 {
+		t.Errorf("a real-looking stage got warnings: %q", stages[2].Warnings)
+	}
+}
+
+func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
+	for name, stack := range shipped(t) {
+		warnings := *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
+			assertions.Match_StringLikeRegexp(jsii.String("still has the shipped example Auth0 settings")))
+		if len(warnings) != 1 {
+			t.Errorf("stage %s: %d placeholder warnings, want 1", name, len(warnings))
+		}
+	}
+}
+
+func TestBadRouteTablesAreRefused(t *testing.T) {
+	ok := stacks.Route{Method: "GET", Path: "/ok", Function: "Greeting"}
+	with := func(change func(*stacks.Route)) []stacks.Route {
+		r := ok
+		change(&r)
+		return []stacks.Route{ok, r}
+	}
+	cases := []struct {
+		name   string
+		routes []stacks.Route
+		want   string
+	}{
+		{"duplicate key", []stacks.Route{ok, ok}, `route "GET /ok": declared twice`},
+		{"public with scopes", with(func(r *stacks.Route) { r.Path, r.Public, r.Scopes = "/p", true, []string{"read:user"} }), `route "GET /p": is public but has scopes`},
+		{"too many scopes", with(func(r *stacks.Route) { r.Path, r.Scopes = "/s", strings.Fields("a b c d e f g h i j k") }), `has 11 scopes: API Gateway allows at most 10`},
+		{"scope with space", with(func(r *stacks.Route) { r.Path, r.Scopes = "/s", []string{"read user"} }), `scope "read user" must be non-empty printable ASCII without spaces`},
+		{"empty scope", with(func(r *stacks.Route) { r.Path, r.Scopes = "/s", []string{""} }), `scope "" must be non-empty`},
+		{"no leading slash", with(func(r *stacks.Route) { r.Path = "users" }), `path "users" must start with /`},
+		{"trailing slash", with(func(r *stacks.Route) { r.Path = "/users/" }), `path "/users/" must not end with /`},
+		{"greedy not last", with(func(r *stacks.Route) { r.Path = "/{proxy+}/x" }), `greedy {proxy+} before its last segment`},
+		{"unbalanced parameter", with(func(r *stacks.Route) { r.Path = "/{id" }), `unbalanced parameter`},
+		{"bad method", with(func(r *stacks.Route) { r.Method = "FETCH" }), `method "FETCH" is not one of`},
+		{"unknown function", with(func(r *stacks.Route) { r.Path, r.Function = "/f", "Nope" }), `function "Nope" is not in the Functions table`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			problems := strings.Join(stacks.ValidateRoutes(c.routes, stacks.Functions), "\n")
+			if !strings.Contains(problems, c.want) {
+				t.Errorf("want a problem containing %q, got %q", c.want, problems)
+			}
+		})
+	}
+	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
+		t.Errorf("the shipped route table has problems: %q", problems)
+	}
+	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true}}
+	if problems := stacks.ValidateRoutes(good, stacks.Functions); len(problems) > 0 {
+		t.Errorf("valid routes refused: %q", problems)
+	}
+}
+
+// synthError synthesizes the app that holds stack and returns the failure, if any.
+func synthError(stack awscdk.Stack) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	stack.Node().Root().(awscdk.App).Synth(nil)
+	return nil
+}
+
+func TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes(t *testing.T) {
+	cases := map[string]struct {
+		addRoute func(stack awscdk.Stack, api awsapigatewayv2.HttpApi)
+		want     string
+	}{
+		"L2 route with the none authorizer": {func(stack awscdk.Stack, api awsapigatewayv2.HttpApi) {
+			fn := stack.Node().FindChild(jsii.String("Greeting")).Node().FindChild(jsii.String("Function")).(awslambda.Function)
+			api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+				Path:        jsii.String("/sneaky"),
+				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+				Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Sneaky"), fn, nil),
+				Authorizer:  awsapigatewayv2.NewHttpNoneAuthorizer(),
+			})
+		}, `default deny: route "GET /sneaky"`},
+		"L1 route without authorization type": {func(stack awscdk.Stack, api awsapigatewayv2.HttpApi) {
+			awsapigatewayv2.NewCfnRoute(stack, jsii.String("Raw"), &awsapigatewayv2.CfnRouteProps{ApiId: api.ApiId(), RouteKey: jsii.String("GET /raw")})
+		}, `default deny: route "GET /raw"`},
+		"L1 JWT route without authorizer id": {func(stack awscdk.Stack, api awsapigatewayv2.HttpApi) {
+			awsapigatewayv2.NewCfnRoute(stack, jsii.String("Half"), &awsapigatewayv2.CfnRouteProps{ApiId: api.ApiId(), RouteKey: jsii.String("GET /half"), AuthorizationType: jsii.String("JWT")})
+		}, `route "GET /half" (Dev/Api/Half) is of type JWT but names no authorizer`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			apps, err := synth(cdkJSONContext(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stack := apps["dev"]
+			c.addRoute(stack, stack.Node().FindChild(jsii.String("HttpApi")).(awsapigatewayv2.HttpApi))
+			if err := synthError(stack); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want synth to fail with %q, got %v", c.want, err)
+			}
+		})
+	}
+}
+
+func nagFindings(stack awscdk.Stack) []string {
+	var findings []string
+	annotations := assertions.Annotations_FromStack(stack)
+	for _, messages := range [][]*cxapi.SynthesisMessage{
+		*annotations.FindError(jsii.String("*"), assertions.Match_AnyValue()),
+		*annotations.FindWarning(jsii.String("*"), assertions.Match_AnyValue()),
+	} {
+		for _, m := range messages {
+			text := fmt.Sprint(m.Entry.Data)
+			if strings.Contains(text, "AwsSolutions-") || strings.Contains(text, "Serverless-") {
+				findings = append(findings, *m.Id+": "+text)
+			}
+		}
+	}
+	return findings
+}
+
+func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
+	for name, stack := range shipped(t) {
+		if findings := nagFindings(stack); len(findings) > 0 {
+			t.Errorf("stage %s: cdk-nag findings:\n%s", name, strings.Join(findings, "\n"))
+		}
+	}
+}
+
+func TestCdkNagRunsOnEveryStage(t *testing.T) {
+	apps, err := synth(cdkJSONContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stack := range apps {
+		// A function with CDK's defaults: managed policy, default memory and
+		// timeout, no tracing, no log retention.
+		awslambda.NewFunction(stack, jsii.String("Careless"), &awslambda.FunctionProps{
+			Runtime: awslambda.Runtime_NODEJS_22_X(), Handler: jsii.String("index.handler"),
+			Code: awslambda.Code_FromInline(jsii.String("x")),
+		})
+	}
+	for name, stack := range apps {
+		findings := strings.Join(nagFindings(stack), "\n")
+		for _, rule := range []string{"AwsSolutions-IAM4", "Serverless-LambdaDefaultMemorySize", "Serverless-LambdaTracing", "Serverless-LambdaDLQ"} {
+			if !strings.Contains(findings, rule) {
+				t.Errorf("stage %s: cdk-nag did not report %s on a careless function; findings:\n%s", name, rule, findings)
+			}
+		}
+	}
+}
+
+func TestEverySuppressionHasAReason(t *testing.T) {
+	for name, stack := range shipped(t) {
+		var template struct {
+			Resources map[string]struct {
+				Metadata struct {
+					CdkNag struct {
+						RulesToSuppress []struct{ ID, Reason string } `json:"rules_to_suppress"`
+					} `json:"cdk_nag"`
+				}
+			}
+		}
+		if err := json.Unmarshal(templateJSON(t, stack), &template); err != nil {
+			t.Fatal(err)
+		}
+		var count int
+		for id, resource := range template.Resources {
+			for _, rule := range resource.Metadata.CdkNag.RulesToSuppress {
+				count++
+				if len(strings.Fields(rule.Reason)) < 10 {
+					t.Errorf("stage %s: %s suppresses %s with too thin a reason: %q", name, id, rule.ID, rule.Reason)
+				}
+			}
+		}
+		if count == 0 {
+			t.Errorf("stage %s: no suppression metadata found; the test would prove nothing", name)
+		}
+	}
+}
+
+// TestBadConfigFailsSynthWithoutTemplate runs the app as the CDK CLI does, with
+// the context in CDK_CONTEXT_JSON, and checks that a bad -c override stops it
+// with the message and a non-zero exit, leaving no template behind.
+func TestBadConfigFailsSynthWithoutTemplate(t *testing.T) {
+	context := cdkJSONContext(t)
+	context["stages.prod.auth0.domain"] = ""
+	context["stages.prod.function.timeoutSeconds"] = "45"
+	encoded, _ := json.Marshal(context)
+	outdir := t.TempDir()
+
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), runAppEnv+"=1", "CDK_CONTEXT_JSON="+string(encoded), "CDK_OUTDIR="+outdir)
+	output, err := cmd.CombinedOutput()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != 1 {
+		t.Fatalf("want exit status 1, got %v\n%s", err, output)
+	}
+	for _, want := range []string{`stage "prod": auth0.domain: missing`, `stage "prod": function.timeoutSeconds: 45 is out of range`} {
+		if !strings.Contains(string(output), want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if strings.Contains(string(output), "goroutine ") {
+		t.Errorf("output holds a stack trace:\n%s", output)
+	}
+	if templates, _ := filepath.Glob(filepath.Join(outdir, "*", "*.template.json")); len(templates) > 0 {
+		t.Errorf("templates were written: %v", templates)
+	}
+}

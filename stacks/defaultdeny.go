@@ -1,0 +1,49 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// defaultDeny fails synth when the template would let a request reach a
+// function without the JWT authorizer, unless the route table declares that
+// route public. It inspects the CloudFormation routes themselves, so it also
+// catches routes added outside the route table or by escape hatches.
+type defaultDeny struct {
+	scope  constructs.Construct
+	routes []Route
+}
+
+// Validate is called by the CDK during synth; each string it returns is an error.
+func (d *defaultDeny) Validate() *[]*string {
+	public := map[string]bool{}
+	for _, route := range d.routes {
+		if route.Public {
+			public[route.Key()] = true
+		}
+	}
+	var problems []*string
+	for _, node := range *d.scope.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		route, ok := node.(awsapigatewayv2.CfnRoute)
+		if !ok {
+			continue
+		}
+		key := *route.RouteKey()
+		authType := "NONE" // CloudFormation's default when the property is absent
+		if route.AuthorizationType() != nil {
+			authType = *route.AuthorizationType()
+		}
+		switch {
+		case authType == "NONE" && !public[key]:
+			problems = append(problems, jsii.String(fmt.Sprintf(
+				"default deny: route %q (%s) has no authorizer but is not declared public in the route table (stacks/routes.go): give it the JWT authorizer, or declare it Public there", key, *node.Node().Path())))
+		case authType == "JWT" && route.AuthorizerId() == nil:
+			problems = append(problems, jsii.String(fmt.Sprintf(
+				"default deny: route %q (%s) is of type JWT but names no authorizer: set its AuthorizerId", key, *node.Node().Path())))
+		}
+	}
+	return &problems
+}
