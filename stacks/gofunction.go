@@ -3,7 +3,6 @@ package stacks
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/auth0-http-api/cdk/internal/gobuild"
 )
 
 // GoPackageMetadataKey is the CloudFormation metadata key on each function that
@@ -92,7 +93,10 @@ func newLogGroup(scope constructs.Construct, id string, retentionDays int, key a
 // goCode bundles a Go package into a Lambda asset. The asset hash is taken from
 // the built binary, which the reproducible build flags make depend on the code only.
 func goCode(pkg string) awslambda.AssetCode {
-	root := ModuleRoot()
+	root, err := gobuild.ModuleRoot()
+	if err != nil {
+		panic(err)
+	}
 	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, pkg)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
 		Bundling: &awscdk.BundlingOptions{
@@ -113,16 +117,12 @@ type localGoBuild struct {
 // compiles every function once.
 var builtBinaries sync.Map // package -> []byte
 
-// BuildFlags are the reproducible build flags: no paths, VCS stamps or build IDs
-// in the binary, stripped, and without the Lambda SDK's unused RPC mode.
-var BuildFlags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid="}
-
 // TryBundle is called by the CDK during synth. It never returns false, because
 // the fallback would be a Docker build, which this project does not use.
 func (b *localGoBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
 	binary, ok := builtBinaries.Load(b.pkg)
 	if !ok {
-		built, err := BuildLambdaBinary(b.root, b.pkg, "arm64")
+		built, err := buildForLambda(b.root, b.pkg)
 		if err != nil {
 			panic(err)
 		}
@@ -134,37 +134,16 @@ func (b *localGoBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *
 	return jsii.Bool(true)
 }
 
-// BuildLambdaBinary cross-compiles a Go package for Lambda (linux) and returns the binary.
-func BuildLambdaBinary(root, pkg, arch string) ([]byte, error) {
-	out, err := os.MkdirTemp("", "gofunction-")
+// buildForLambda cross-compiles a Go package for Lambda (linux, arm64) and returns the binary.
+func buildForLambda(root, pkg string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "gofunction-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(out)
-	target := filepath.Join(out, "bootstrap")
-	args := append([]string{"build"}, BuildFlags...)
-	cmd := exec.Command("go", append(args, "-o", target, pkg)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building Lambda function %s with %q failed: %v\n%s", pkg, cmd.String(), err, output)
+	defer os.RemoveAll(dir)
+	output := filepath.Join(dir, "bootstrap")
+	if err := gobuild.Build(root, pkg, output, "linux", "arm64"); err != nil {
+		return nil, err
 	}
-	return os.ReadFile(target)
-}
-
-// ModuleRoot is the directory holding go.mod. Asset paths are resolved from it,
-// because tests run in their package's folder rather than at the root.
-func ModuleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		panic(err)
-	}
-	for start := dir; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			panic(fmt.Sprintf("no go.mod in %s or any parent: run from inside the project", start))
-		}
-	}
+	return os.ReadFile(output)
 }

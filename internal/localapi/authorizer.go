@@ -1,0 +1,319 @@
+package localapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Authorizer checks bearer tokens as API Gateway's HTTP API JWT authorizer does
+// (../shared/docs/http-api-jwt-authorizer.md): RSA signatures only, a kid from
+// the issuer's key set, an exact issuer, the aud/client_id rule, exp/nbf/iat,
+// and any one of the route's scopes.
+type Authorizer struct {
+	Issuer    string
+	Audiences []string
+	Keys      *KeySet
+	// ClockSkew tolerates clocks that disagree; AWS documents none, so the default is 0.
+	ClockSkew time.Duration
+	Now       func() time.Time
+}
+
+// Decision is the authorizer's answer for one request.
+type Decision struct {
+	Status int    // http.StatusOK, http.StatusUnauthorized or http.StatusForbidden
+	Reason string // why a token was refused; empty when no token was sent
+	// Claims are stringified as API Gateway passes them to the function.
+	Claims map[string]string
+	Scopes []string
+}
+
+// The RSA algorithms accepted; the docs leave open which variants count.
+var rsaMethods = map[string]jwt.SigningMethod{
+	"RS256": jwt.SigningMethodRS256,
+	"RS384": jwt.SigningMethodRS384,
+	"RS512": jwt.SigningMethodRS512,
+}
+
+// latestTime bounds exp, nbf and iat: year 9999. A larger value is malformed.
+const latestTime = 253402300799
+
+// Authorize decides on the Authorization header's value for a route that
+// requires any one of routeScopes (none: any valid token).
+func (a *Authorizer) Authorize(header string, routeScopes []string) Decision {
+	if header == "" {
+		return Decision{Status: http.StatusUnauthorized}
+	}
+	// Exactly "Bearer " or no prefix: "bearer x" or "Bearer  x" stay malformed tokens.
+	token := strings.TrimPrefix(header, "Bearer ")
+	claims, err := a.verify(token)
+	if err != nil {
+		return Decision{Status: http.StatusUnauthorized, Reason: err.Error()}
+	}
+	scopes := tokenScopes(claims)
+	if len(routeScopes) > 0 && !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(routeScopes, s) }) {
+		return Decision{Status: http.StatusForbidden}
+	}
+	return Decision{Status: http.StatusOK, Claims: stringifyClaims(claims), Scopes: scopes}
+}
+
+// WWWAuthenticate is the header API Gateway sends with a 401.
+func (d Decision) WWWAuthenticate(routeScopes []string) string {
+	if d.Reason == "" {
+		return "Bearer"
+	}
+	return fmt.Sprintf(`Bearer scope="%s" error="invalid_token" error_description="%s"`, strings.Join(routeScopes, " "), d.Reason)
+}
+
+func (a *Authorizer) verify(token string) (map[string]any, error) {
+	if strings.Count(token, ".") != 2 {
+		return nil, errors.New("token contains an invalid number of segments")
+	}
+	parts := strings.Split(token, ".")
+	headerJSON, err1 := decodeSegment(parts[0])
+	payloadJSON, err2 := decodeSegment(parts[1])
+	signature, err3 := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	if err := errors.Join(err1, err2, err3); err != nil || !validBase64URL(parts[2]) {
+		return nil, errors.New("the token is not base64url-encoded JSON")
+	}
+	header, err := decodeObject(headerJSON)
+	if err != nil {
+		return nil, fmt.Errorf("the token header is invalid: %v", err)
+	}
+	alg, _ := header["alg"].(string)
+	method, ok := rsaMethods[alg]
+	if !ok {
+		return nil, fmt.Errorf("the token algorithm %q is not accepted", alg)
+	}
+	kid, ok := header["kid"].(string)
+	if !ok || kid == "" {
+		return nil, errors.New("the token has no kid")
+	}
+	key, err := a.Keys.Key(kid)
+	if err != nil {
+		return nil, err
+	}
+	if err := method.Verify(parts[0]+"."+parts[1], signature, key); err != nil {
+		return nil, errors.New("the token signature is invalid")
+	}
+	claims, err := decodeObject(payloadJSON)
+	if err != nil {
+		return nil, fmt.Errorf("the token claims are invalid: %v", err)
+	}
+	if iss, _ := claims["iss"].(string); iss != a.Issuer {
+		return nil, errors.New("the token issuer is not accepted")
+	}
+	if err := a.checkTimes(claims); err != nil {
+		return nil, err
+	}
+	if !a.audienceMatches(claims) {
+		return nil, errors.New("the token audience is not accepted")
+	}
+	return claims, nil
+}
+
+func (a *Authorizer) checkTimes(claims map[string]any) error {
+	now := time.Now()
+	if a.Now != nil {
+		now = a.Now()
+	}
+	exp, ok, err := numericDate(claims, "exp")
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return errors.New("the token has no exp")
+	case !now.Before(exp.Add(a.ClockSkew)):
+		return errors.New("the token has expired")
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		at, present, err := numericDate(claims, name)
+		if err != nil {
+			return err
+		}
+		if present && at.After(now.Add(a.ClockSkew)) {
+			return fmt.Errorf("the token %s is in the future", name)
+		}
+	}
+	return nil
+}
+
+// numericDate reads a whole number of seconds; strings, fractions and absurd values are malformed.
+func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
+	raw, present := claims[name]
+	if !present {
+		return time.Time{}, false, nil
+	}
+	number, ok := raw.(json.Number)
+	seconds, err := strconv.ParseInt(string(number), 10, 64)
+	if !ok || err != nil || seconds < 0 || seconds > latestTime {
+		return time.Time{}, true, fmt.Errorf("the token %s is not a valid time", name)
+	}
+	return time.Unix(seconds, 0), true, nil
+}
+
+// audienceMatches applies the rule: aud, when present, must hold one accepted
+// audience; client_id counts only when aud is absent.
+func (a *Authorizer) audienceMatches(claims map[string]any) bool {
+	aud, present := claims["aud"]
+	if !present {
+		clientID, _ := claims["client_id"].(string)
+		return slices.Contains(a.Audiences, clientID)
+	}
+	switch v := aud.(type) {
+	case string:
+		return slices.Contains(a.Audiences, v)
+	case []any:
+		for _, entry := range v {
+			if s, ok := entry.(string); ok && slices.Contains(a.Audiences, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tokenScopes reads "scope" (space-separated), or else "scp" (string or list).
+func tokenScopes(claims map[string]any) []string {
+	if scope, ok := claims["scope"].(string); ok {
+		return strings.Fields(scope)
+	}
+	switch scp := claims["scp"].(type) {
+	case string:
+		return strings.Fields(scp)
+	case []any:
+		var scopes []string
+		for _, s := range scp {
+			if str, ok := s.(string); ok {
+				scopes = append(scopes, str)
+			}
+		}
+		return scopes
+	}
+	return nil
+}
+
+// stringifyClaims renders claims the way API Gateway hands them to a function
+// in payload 2.0: every value a string, arrays as "[a b]".
+func stringifyClaims(claims map[string]any) map[string]string {
+	out := make(map[string]string, len(claims))
+	for name, value := range claims {
+		out[name] = stringifyClaim(value)
+	}
+	return out
+}
+
+func stringifyClaim(value any) string {
+	switch v := value.(type) {
+	case string:
+		return v
+	case json.Number:
+		return string(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(v))
+		for i, item := range v {
+			parts[i] = stringifyClaim(item)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	default:
+		encoded, _ := json.Marshal(v)
+		return string(encoded)
+	}
+}
+
+func validBase64URL(segment string) bool {
+	for i := 0; i < len(segment); i++ {
+		c := segment[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeSegment decodes unpadded base64url; standard base64 (+ / =) is refused.
+func decodeSegment(segment string) ([]byte, error) {
+	if segment == "" || !validBase64URL(segment) {
+		return nil, errors.New("not base64url")
+	}
+	decoded, err := base64.RawURLEncoding.Strict().DecodeString(segment)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(decoded) {
+		return nil, errors.New("not UTF-8")
+	}
+	return decoded, nil
+}
+
+// decodeObject parses a JSON object, refusing duplicate keys at any depth,
+// so that {"alg":"RS256","alg":"none"} cannot mean two things.
+func decodeObject(data []byte) (map[string]any, error) {
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.UseNumber()
+	value, err := decodeValue(decoder)
+	if err != nil {
+		return nil, err
+	}
+	if decoder.More() {
+		return nil, errors.New("trailing data")
+	}
+	object, ok := value.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a JSON object")
+	}
+	return object, nil
+}
+
+func decodeValue(decoder *json.Decoder) (any, error) {
+	token, err := decoder.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch token {
+	case json.Delim('{'):
+		object := map[string]any{}
+		for decoder.More() {
+			keyToken, err := decoder.Token()
+			if err != nil {
+				return nil, err
+			}
+			key := keyToken.(string)
+			if _, dup := object[key]; dup {
+				return nil, fmt.Errorf("duplicate key %q", key)
+			}
+			if object[key], err = decodeValue(decoder); err != nil {
+				return nil, err
+			}
+		}
+		_, err := decoder.Token() // '}'
+		return object, err
+	case json.Delim('['):
+		list := []any{}
+		for decoder.More() {
+			item, err := decodeValue(decoder)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, item)
+		}
+		_, err := decoder.Token() // ']'
+		return list, err
+	default:
+		return token, nil
+	}
+}

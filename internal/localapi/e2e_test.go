@@ -1,0 +1,275 @@
+package localapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/gobuild"
+)
+
+// The suite shares one synthesized template, one test issuer and one local API:
+// starting them is the slow part.
+var suite struct {
+	root     string
+	tmp      string
+	api      *apitemplate.API
+	issuer   *DevIssuer
+	jwksHits atomic.Int64
+	local    *Local
+}
+
+func TestMain(m *testing.M) {
+	code, err := runSuite(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local API test setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runSuite(m *testing.M) (int, error) {
+	var err error
+	if suite.root, err = gobuild.ModuleRoot(); err != nil {
+		return 0, err
+	}
+	if suite.tmp, err = os.MkdirTemp("", "localapi-test-"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(suite.tmp)
+
+	var synthOutput bytes.Buffer
+	cdkOut := filepath.Join(suite.tmp, "cdk.out")
+	if err := Synthesize(suite.root, cdkOut, &synthOutput); err != nil {
+		return 0, fmt.Errorf("%w\n%s", err, synthOutput.String())
+	}
+	if suite.api, err = apitemplate.Load(cdkOut, "Dev"); err != nil {
+		return 0, err
+	}
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return 0, err
+	}
+	issuerServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		suite.jwksHits.Add(1)
+		suite.issuer.ServeHTTP(w, r)
+	}))
+	defer issuerServer.Close()
+	suite.issuer = NewDevIssuer(issuerServer.URL+"/", key)
+
+	suite.local, err = Start(context.Background(), Config{
+		Root: suite.root, API: suite.api, Issuer: suite.issuer.URL, Addr: "127.0.0.1:0",
+		MaxProcesses: 8, BuildDir: filepath.Join(suite.tmp, "build"),
+		// Tests with unknown kids must not wait a minute for a refetch.
+		RefetchGap: time.Hour,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer suite.local.Close()
+	return m.Run(), nil
+}
+
+// token mints an access token for the stage's audience with the given scopes.
+func token(t testing.TB, scopes ...string) string {
+	t.Helper()
+	signed, err := suite.issuer.AccessToken(TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], Scopes: scopes, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// signed signs claims with the suite's issuer key, starting from a valid access token's claims.
+func signed(t testing.TB, change func(jwt.MapClaims)) string {
+	t.Helper()
+	claims := jwt.MapClaims{
+		"iss": suite.issuer.URL, "sub": "e2e-user", "aud": suite.api.Audience[0],
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user",
+	}
+	change(claims)
+	tok, err := suite.issuer.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func call(t testing.TB, method, path, authorization string) response {
+	t.Helper()
+	req, _ := http.NewRequest(method, suite.local.URL+path, nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, body}
+}
+
+func functionID(t testing.TB, pkg string) string {
+	t.Helper()
+	for id, fn := range suite.api.Functions {
+		if fn.GoPackage == pkg {
+			return id
+		}
+	}
+	t.Fatalf("no function for %s in the template", pkg)
+	return ""
+}
+
+func TestAccessMatrixEndToEnd(t *testing.T) {
+	for _, route := range suite.api.Routes {
+		t.Run(route.Key, func(t *testing.T) {
+			public := route.AuthorizationType == "NONE"
+			noToken := call(t, route.Method, route.Path, "")
+			if want := map[bool]int{true: 200, false: 401}[public]; noToken.status != want {
+				t.Errorf("no token: %d, want %d (%s)", noToken.status, want, noToken.body)
+			}
+			if !public && (noToken.header.Get("www-authenticate") != "Bearer" || string(noToken.body) != `{"message":"Unauthorized"}`) {
+				t.Errorf("no token: www-authenticate %q body %s", noToken.header.Get("www-authenticate"), noToken.body)
+			}
+
+			noScope := call(t, route.Method, route.Path, "Bearer "+token(t))
+			want := 200
+			if len(route.Scopes) > 0 {
+				want = 403
+			}
+			if noScope.status != want {
+				t.Errorf("valid token without scopes: %d, want %d (%s)", noScope.status, want, noScope.body)
+			}
+			if want == 403 && string(noScope.body) != `{"message":"Forbidden"}` {
+				t.Errorf("403 body %s", noScope.body)
+			}
+
+			for _, scope := range route.Scopes {
+				resp := call(t, route.Method, route.Path, "Bearer "+token(t, scope))
+				if resp.status != 200 {
+					t.Fatalf("token with %s: %d (%s)", scope, resp.status, resp.body)
+				}
+				var echo struct {
+					RouteKey string
+					Sub      string
+					Claims   map[string]string
+					Decoded  map[string]any
+					Scopes   []string
+				}
+				if err := json.Unmarshal(resp.body, &echo); err != nil {
+					t.Fatal(err)
+				}
+				if echo.RouteKey != route.Key || echo.Sub != "e2e-user" || !slices.Equal(echo.Scopes, []string{scope}) {
+					t.Errorf("echo: %s", resp.body)
+				}
+				if echo.Claims["aud"] != suite.api.Audience[0] || echo.Claims["iss"] != suite.issuer.URL || !strings.HasSuffix(fmt.Sprint(echo.Decoded["exp"]), "Z") {
+					t.Errorf("claims not passed as API Gateway does: %s", resp.body)
+				}
+				if strings.Contains(string(resp.body), "eyJ") {
+					t.Error("the echo holds a token")
+				}
+			}
+
+			for name, bad := range map[string]string{
+				"expired":        signed(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }),
+				"wrong audience": signed(t, func(c jwt.MapClaims) { c["aud"] = "https://other.example.com" }),
+				"wrong issuer":   signed(t, func(c jwt.MapClaims) { c["iss"] = "https://evil.example.com/" }),
+			} {
+				want := 401
+				if public {
+					want = 200 // a public route has no authorizer: the header is not read
+				}
+				if resp := call(t, route.Method, route.Path, "Bearer "+bad); resp.status != want {
+					t.Errorf("%s token: %d, want %d", name, resp.status, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPrivateRouteWithoutScopesGetsNullScopes(t *testing.T) {
+	resp := call(t, "GET", "/private", "Bearer "+token(t, "read:user"))
+	if resp.status != 200 || !bytes.Contains(resp.body, []byte(`"scopes":null`)) {
+		t.Errorf("%d %s", resp.status, resp.body)
+	}
+}
+
+func TestUnknownRouteIs404(t *testing.T) {
+	for _, request := range [][2]string{{"GET", "/nope"}, {"DELETE", "/user"}, {"GET", "/user/"}} {
+		resp := call(t, request[0], request[1], "Bearer "+token(t, "read:user"))
+		if resp.status != 404 || string(resp.body) != `{"message":"Not Found"}` {
+			t.Errorf("%v: %d %s", request, resp.status, resp.body)
+		}
+	}
+}
+
+func TestExpiredTokenSaysSoInWWWAuthenticate(t *testing.T) {
+	resp := call(t, "GET", "/user", "Bearer "+signed(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))
+	want := `Bearer scope="read:user" error="invalid_token" error_description="the token has expired"`
+	if got := resp.header.Get("www-authenticate"); got != want {
+		t.Errorf("www-authenticate %q, want %q", got, want)
+	}
+}
+
+func TestTwoHundredConcurrentRequests(t *testing.T) {
+	private := "Bearer " + token(t, "read:user")
+	var wg sync.WaitGroup
+	failures := make(chan string, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, auth, want := "/public", "", 200
+			switch i % 3 {
+			case 1:
+				path, auth = "/user", private
+			case 2:
+				path, want = "/user", 401
+			}
+			req, _ := http.NewRequest("GET", suite.local.URL+path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				failures <- err.Error()
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || (want == 200 && !bytes.Contains(body, []byte(`"routeKey":"GET `+path+`"`))) {
+				failures <- fmt.Sprintf("request %d %s: %d %s", i, path, resp.StatusCode, body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(failures)
+	for failure := range failures {
+		t.Error(failure)
+	}
+}

@@ -1,0 +1,150 @@
+package localapi
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+)
+
+// serveWithIssuer serves the suite's API and functions with an authorizer
+// whose keys come from issuerURL.
+func serveWithIssuer(t *testing.T, issuerURL string) string {
+	t.Helper()
+	keys := &KeySet{Issuer: issuerURL}
+	server := httptest.NewServer(NewServer(suite.api, &Authorizer{Issuer: issuerURL, Audiences: suite.api.Audience, Keys: keys}, suite.local.Pools, nil))
+	t.Cleanup(server.Close)
+	return server.URL
+}
+
+func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	unreachable := "http://" + closed.Addr().String() + "/"
+	closed.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(FetchTimeout + 500*time.Millisecond)
+		suite.issuer.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	large := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "openid-configuration") {
+			w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks"}`))
+			return
+		}
+		w.Write([]byte(`{"keys":[],"padding":"` + strings.Repeat("x", MaxKeySetBytes) + `"}`))
+	}))
+	defer large.Close()
+
+	echo := suite.local.Pools[functionID(t, "./functions/claimsecho")]
+	for name, issuer := range map[string]string{"unreachable": unreachable, "slow": slow.URL + "/", "too large": large.URL + "/"} {
+		t.Run(name, func(t *testing.T) {
+			base := serveWithIssuer(t, issuer)
+			tok, _ := NewDevIssuer(issuer, suite.issuer.key).AccessToken(TokenRequest{Subject: "s", Audience: suite.api.Audience[0], Scopes: []string{"read:user"}, TTL: time.Hour})
+			before := echo.Invocations()
+			req, _ := http.NewRequest("GET", base+"/user", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 401 || echo.Invocations() != before {
+				t.Errorf("private route: %d, invocations +%d; want 401 and none", resp.StatusCode, echo.Invocations()-before)
+			}
+			public, err := http.Get(base + "/public")
+			if err != nil {
+				t.Fatal(err)
+			}
+			public.Body.Close()
+			if public.StatusCode != 200 {
+				t.Errorf("public route: %d while the key set is %s", public.StatusCode, name)
+			}
+		})
+	}
+}
+
+// faultyAPI runs the faulty test function behind a public greedy route.
+func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration) (*Local, *Pool) {
+	t.Helper()
+	api := &apitemplate.API{
+		Issuer: suite.issuer.URL, Audience: suite.api.Audience,
+		Routes: []apitemplate.Route{{Key: "ANY /{proxy+}", Method: "ANY", Path: "/{proxy+}", AuthorizationType: "NONE", Function: "Faulty"}},
+		Functions: map[string]apitemplate.Function{
+			"Faulty": {GoPackage: "./internal/localapi/testdata/faulty", TimeoutSeconds: timeoutSeconds, MemoryMiB: 128},
+		},
+	}
+	local, err := Start(context.Background(), Config{
+		Root: suite.root, API: api, Addr: "127.0.0.1:0", MaxProcesses: 2,
+		BuildDir: filepath.Join(suite.tmp, "faulty-build"), IntegrationTimeout: integration,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(local.Close)
+	return local, local.Pools["Faulty"]
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing.T) {
+	local, pool := faultyAPI(t, 1, 0)
+	_, firstPID := get(t, local.URL+"/ok")
+	cases := []struct {
+		path, body   string
+		status       int
+		newProcess   bool // the fault kills the process, so a new one serves the next request
+		functionDied bool
+	}{
+		{"/error", `{"message":"Internal Server Error"}`, 500, false, false},
+		{"/invalid", `{"message":"Internal Server Error"}`, 500, false, false},
+		{"/bare", `{"hello":"world"}`, 200, false, false},
+		{"/panic", `{"message":"Internal Server Error"}`, 500, true, true},
+		{"/exit", `{"message":"Internal Server Error"}`, 500, true, true},
+		{"/sleep", `{"message":"Internal Server Error"}`, 500, true, true},
+	}
+	pid := firstPID
+	for _, c := range cases {
+		t.Run(strings.TrimPrefix(c.path, "/"), func(t *testing.T) {
+			starts := pool.Starts()
+			status, body := get(t, local.URL+c.path)
+			if status != c.status || body != c.body {
+				t.Errorf("%s: %d %s, want %d %s", c.path, status, body, c.status, c.body)
+			}
+			status, next := get(t, local.URL+"/ok")
+			if status != 200 || !strings.HasPrefix(next, "pid ") {
+				t.Fatalf("the next request after %s: %d %s", c.path, status, next)
+			}
+			if replaced := next != pid; replaced != c.newProcess {
+				t.Errorf("after %s the serving process changed: %v, want %v (%s -> %s)", c.path, replaced, c.newProcess, pid, next)
+			}
+			if c.functionDied && pool.Starts() == starts {
+				t.Errorf("after %s no process was started to replace the dead one", c.path)
+			}
+			pid = next
+		})
+	}
+}
+
+func TestIntegrationTimeoutIs503(t *testing.T) {
+	// The function may run 3 s but API Gateway gives up first.
+	local, _ := faultyAPI(t, 3, 500*time.Millisecond)
+	if status, body := get(t, local.URL+"/sleep"); status != 503 || body != `{"message":"Service Unavailable"}` {
+		t.Errorf("%d %s, want 503 Service Unavailable", status, body)
+	}
+}

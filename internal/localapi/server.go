@@ -1,0 +1,253 @@
+package localapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+)
+
+// Quotas of an HTTP API that the local API enforces.
+const (
+	MaxHeaderBytes            = 10240    // request line plus headers
+	MaxPayloadBytes           = 10 << 20 // request body
+	DefaultIntegrationTimeout = 30 * time.Second
+)
+
+// Server is the local HTTP API: routing, the JWT authorizer, and the functions.
+type Server struct {
+	api        *apitemplate.API
+	router     *Router
+	authorizer *Authorizer
+	pools      map[string]*Pool // by the function's logical ID
+	accessLog  io.Writer
+	// IntegrationTimeout: past it API Gateway answers 503; a function that
+	// times out before it answers 500.
+	IntegrationTimeout time.Duration
+}
+
+// NewServer serves api with the given authorizer and one pool per function.
+func NewServer(api *apitemplate.API, authorizer *Authorizer, pools map[string]*Pool, accessLog io.Writer) *Server {
+	if accessLog == nil {
+		accessLog = io.Discard
+	}
+	return &Server{api: api, router: NewRouter(api.Routes), authorizer: authorizer, pools: pools, accessLog: accessLog, IntegrationTimeout: DefaultIntegrationTimeout}
+}
+
+// ServeHTTP answers one request as API Gateway would.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	requestID := newRequestID()
+	w.Header().Set("apigw-requestid", requestID)
+	status, routeKey, authError := s.serve(w, r, requestID)
+	fmt.Fprintf(s.accessLog, `{"requestId":%q,"routeKey":%q,"status":%d,"responseLatency":%d,"authorizerError":%q}`+"\n",
+		requestID, routeKey, status, time.Since(started).Milliseconds(), authError)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string) (status int, routeKey, authError string) {
+	// Checked before anything else, so oversized headers never reach the cryptography.
+	if requestHeaderBytes(r) > MaxHeaderBytes {
+		return writeMessage(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"), "-", ""
+	}
+	route, params, ok := s.router.Match(r.Method, r.URL.Path)
+	if !ok {
+		return writeMessage(w, http.StatusNotFound, "Not Found"), "-", ""
+	}
+	var decision Decision
+	if route.AuthorizationType == "JWT" {
+		decision = s.authorizer.Authorize(r.Header.Get("Authorization"), route.Scopes)
+		switch decision.Status {
+		case http.StatusUnauthorized:
+			w.Header().Set("www-authenticate", decision.WWWAuthenticate(route.Scopes))
+			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), route.Key, decision.Reason
+		case http.StatusForbidden:
+			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+	if err != nil || len(body) > MaxPayloadBytes {
+		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large"), route.Key, ""
+	}
+	pool, ok := s.pools[route.Function]
+	if !ok {
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
+	}
+	event, _ := json.Marshal(buildEvent(r, route, params, body, requestID, decision))
+	payload, err := pool.Invoke(r.Context(), event)
+	switch {
+	case errors.Is(err, ErrFunctionTimeout) && time.Duration(s.api.Functions[route.Function].TimeoutSeconds)*time.Second >= s.IntegrationTimeout:
+		return writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable"), route.Key, ""
+	case err != nil:
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
+	}
+	return writeFunctionResponse(w, payload), route.Key, ""
+}
+
+func writeMessage(w http.ResponseWriter, status int, message string) int {
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message":%q}`, message)
+	return status
+}
+
+// requestHeaderBytes is the size of the request line and headers as sent.
+func requestHeaderBytes(r *http.Request) int {
+	size := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
+	for name, values := range r.Header {
+		for _, value := range values {
+			size += len(name) + len(value) + 4
+		}
+	}
+	return size
+}
+
+// event is the Lambda payload format 2.0 as API Gateway builds it. It is its
+// own type because aws-lambda-go omits null scopes, which API Gateway sends.
+type event struct {
+	Version               string            `json:"version"`
+	RouteKey              string            `json:"routeKey"`
+	RawPath               string            `json:"rawPath"`
+	RawQueryString        string            `json:"rawQueryString"`
+	Cookies               []string          `json:"cookies,omitempty"`
+	Headers               map[string]string `json:"headers"`
+	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
+	PathParameters        map[string]string `json:"pathParameters,omitempty"`
+	RequestContext        requestContext    `json:"requestContext"`
+	Body                  string            `json:"body,omitempty"`
+	IsBase64Encoded       bool              `json:"isBase64Encoded"`
+}
+
+type requestContext struct {
+	AccountID    string           `json:"accountId"`
+	APIID        string           `json:"apiId"`
+	Authorizer   *eventAuthorizer `json:"authorizer,omitempty"`
+	DomainName   string           `json:"domainName"`
+	DomainPrefix string           `json:"domainPrefix"`
+	HTTP         struct {
+		Method    string `json:"method"`
+		Path      string `json:"path"`
+		Protocol  string `json:"protocol"`
+		SourceIP  string `json:"sourceIp"`
+		UserAgent string `json:"userAgent"`
+	} `json:"http"`
+	RequestID string `json:"requestId"`
+	RouteKey  string `json:"routeKey"`
+	Stage     string `json:"stage"`
+	Time      string `json:"time"`
+	TimeEpoch int64  `json:"timeEpoch"`
+}
+
+type eventAuthorizer struct {
+	JWT struct {
+		Claims map[string]string `json:"claims"`
+		Scopes []string          `json:"scopes"` // null on routes without authorization scopes
+	} `json:"jwt"`
+}
+
+func buildEvent(r *http.Request, route apitemplate.Route, params map[string]string, body []byte, requestID string, decision Decision) event {
+	now := time.Now()
+	e := event{
+		Version: "2.0", RouteKey: route.Key, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{}, PathParameters: params,
+	}
+	if len(params) == 0 {
+		e.PathParameters = nil
+	}
+	for name, values := range r.Header {
+		if strings.EqualFold(name, "Cookie") {
+			for _, value := range values {
+				e.Cookies = append(e.Cookies, strings.Split(value, "; ")...)
+			}
+			continue
+		}
+		e.Headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	e.Headers["host"] = r.Host
+	if query := r.URL.Query(); len(query) > 0 {
+		e.QueryStringParameters = map[string]string{}
+		for name, values := range query {
+			e.QueryStringParameters[name] = strings.Join(values, ",")
+		}
+	}
+	if utf8.Valid(body) {
+		e.Body = string(body)
+	} else {
+		e.Body, e.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+
+	c := &e.RequestContext
+	c.AccountID, c.APIID, c.Stage = "000000000000", "local", "$default"
+	c.DomainName = r.Host
+	c.DomainPrefix, _, _ = strings.Cut(r.Host, ".")
+	c.HTTP.Method, c.HTTP.Path, c.HTTP.Protocol, c.HTTP.UserAgent = r.Method, r.URL.Path, r.Proto, r.UserAgent()
+	c.HTTP.SourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	c.RequestID, c.RouteKey = requestID, route.Key
+	c.Time, c.TimeEpoch = now.UTC().Format("02/Jan/2006:15:04:05 -0700"), now.UnixMilli()
+	if route.AuthorizationType == "JWT" {
+		c.Authorizer = &eventAuthorizer{}
+		c.Authorizer.JWT.Claims = decision.Claims
+		if len(route.Scopes) > 0 {
+			c.Authorizer.JWT.Scopes = decision.Scopes
+		}
+	}
+	return e
+}
+
+// writeFunctionResponse maps a payload 2.0 response: an object with statusCode
+// is a full response; any other valid JSON is a 200 JSON body; anything else is
+// an invalid response, which API Gateway answers with 500.
+func writeFunctionResponse(w http.ResponseWriter, payload []byte) int {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(payload, &fields) != nil || fields["statusCode"] == nil {
+		if !json.Valid(payload) {
+			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+		w.Header().Set("content-type", "application/json")
+		w.Write(payload)
+		return http.StatusOK
+	}
+	var resp struct {
+		StatusCode      int               `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Cookies         []string          `json:"cookies"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		decoded, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+		body = decoded
+	}
+	for name, value := range resp.Headers {
+		w.Header().Set(name, value)
+	}
+	for _, cookie := range resp.Cookies {
+		w.Header().Add("set-cookie", cookie)
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, bytes.NewReader(body))
+	return resp.StatusCode
+}
+
+func newRequestID() string {
+	id := make([]byte, 8)
+	rand.Read(id)
+	return hex.EncodeToString(id)
+}
