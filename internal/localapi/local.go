@@ -34,7 +34,7 @@ type Config struct {
 	RefetchGap   time.Duration // 0: DefaultRefetchGap
 	// IntegrationTimeout is API Gateway's 30 s limit (0: that default).
 	IntegrationTimeout time.Duration
-	BuildDir     string        // where host binaries go
+	BuildDir           string // where host binaries go
 	// FunctionOutput receives the functions' logs, AccessLog one JSON line per request.
 	FunctionOutput, AccessLog io.Writer
 }
