@@ -4,7 +4,9 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: synth test update-snapshots vet policy check clean
+.PHONY: synth test update-snapshots vet policy local check clean
+
+STAGE ?= dev
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -31,6 +33,10 @@ vet:
 policy: $(NODE_MODULES)
 	cfn-lint
 	go run ./cmd/apictl policy
+
+## local: serve STAGE (default dev) on 127.0.0.1:3000 with the dev issuer, and print curl lines to try
+local: $(NODE_MODULES)
+	go run ./cmd/apictl local --stage $(STAGE) --dev-issuer
 
 ## check: everything CI runs
 check: vet test synth policy

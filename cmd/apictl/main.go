@@ -15,6 +15,9 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"local":  {"serve a stage's API on 127.0.0.1 with a JWT authorizer that behaves like AWS's and the real function binaries", runLocal},
+	"issuer": {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
+	"token":  {"print an RS256 access token from the dev issuer", runToken},
 	"policy": {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
 }
 

@@ -5,6 +5,7 @@ package apitemplate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,12 +133,16 @@ func Parse(template []byte) (*API, error) {
 	return api, nil
 }
 
-// Load reads the API of one stage from a cloud assembly directory (cdk.out):
-// the single stack template under assembly-<StageID>.
-func Load(cdkOut, stageID string) (*API, error) {
-	templates, err := filepath.Glob(filepath.Join(cdkOut, "assembly-"+stageID, "*.template.json"))
+// Load reads the API of one stage, named as in cdk.json ("dev"), from a cloud
+// assembly directory (cdk.out): the single stack template under assembly-Dev.
+func Load(cdkOut, stage string) (*API, error) {
+	if stage == "" {
+		return nil, errors.New("no stage given")
+	}
+	dir := filepath.Join(cdkOut, "assembly-"+strings.ToUpper(stage[:1])+stage[1:])
+	templates, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
 	if err != nil || len(templates) != 1 {
-		return nil, fmt.Errorf("expected one template in %s, found %d: run `make synth` first", filepath.Join(cdkOut, "assembly-"+stageID), len(templates))
+		return nil, fmt.Errorf("stage %q: expected one template in %s, found %d: is the stage in cdk.json, and was it synthesized?", stage, dir, len(templates))
 	}
 	data, err := os.ReadFile(templates[0])
 	if err != nil {

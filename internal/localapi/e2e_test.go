@@ -60,7 +60,7 @@ func runSuite(m *testing.M) (int, error) {
 	if err := Synthesize(suite.root, cdkOut, &synthOutput); err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, synthOutput.String())
 	}
-	if suite.api, err = apitemplate.Load(cdkOut, "Dev"); err != nil {
+	if suite.api, err = apitemplate.Load(cdkOut, "dev"); err != nil {
 		return 0, err
 	}
 

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildApictl builds this command once for the tests that run it as a user would.
+func buildApictl(t *testing.T) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "apictl")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return binary
+}
+
+// goldenCloudAssembly lays out the dev snapshot as a cdk.out, newer than the sources.
+func goldenCloudAssembly(t *testing.T) string {
+	t.Helper()
+	cdkOut := filepath.Join(t.TempDir(), "cdk.out")
+	template, err := os.ReadFile(filepath.Join("..", "..", "testdata", "dev.template.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(cdkOut, "assembly-Dev"), 0o755)
+	os.WriteFile(filepath.Join(cdkOut, "assembly-Dev", "DevApi.template.json"), template, 0o644)
+	os.WriteFile(filepath.Join(cdkOut, "manifest.json"), []byte("{}"), 0o644)
+	return cdkOut
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
+	apictl := buildApictl(t)
+	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
+	port, issuerPort := freePort(t), freePort(t)
+	cmd := exec.Command(apictl, "local", "--stage", "dev", "--cdk-out", cdkOut, "--state-dir", state,
+		"--dev-issuer", "--issuer-port", fmt.Sprint(issuerPort), "--port", fmt.Sprint(port))
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != fmt.Sprintf("listening on http://127.0.0.1:%d", port) {
+		t.Fatalf("first line %q", lines.Text())
+	}
+	var printed strings.Builder
+	for lines.Scan() && !strings.Contains(lines.Text(), "/user") {
+		printed.WriteString(lines.Text() + "\n")
+	}
+	if !strings.Contains(printed.String(), fmt.Sprintf("curl -i http://127.0.0.1:%d/public", port)) {
+		t.Errorf("no curl line for the public route:\n%s", printed.String())
+	}
+	go io.Copy(io.Discard, stdout)
+
+	out, err := exec.Command(apictl, "token", "--state-dir", state, "--issuer-port", fmt.Sprint(issuerPort),
+		"--aud", "https://dev.api.example.com", "--scope", "read:user", "--sub", "cli-user").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/user", port), nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct{ Sub string }
+	json.NewDecoder(resp.Body).Decode(&echo)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || echo.Sub != "cli-user" {
+		t.Errorf("GET /user with an `apictl token`: %d, sub %q", resp.StatusCode, echo.Sub)
+	}
+
+	children := childProcesses(t, cmd.Process.Pid)
+	if len(children) == 0 {
+		t.Fatal("no function processes found")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("apictl local after Ctrl-C: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("apictl local did not stop within 10 s of Ctrl-C")
+	}
+	for _, pid := range children {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("function process %d outlived apictl", pid)
+		}
+	}
+}
+
+// childProcesses lists a process's children from /proc.
+func childProcesses(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var children []int
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, field := range strings.Fields(string(data)) {
+			var child int
+			fmt.Sscan(field, &child)
+			children = append(children, child)
+		}
+	}
+	return children
+}
+
+func TestLocalRefusesAPlainHTTPIssuerOffLoopback(t *testing.T) {
+	var out, errOut strings.Builder
+	code := run([]string{"local", "--cdk-out", goldenCloudAssembly(t), "--state-dir", t.TempDir(), "--issuer", "http://issuer.example.com/"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), `issuer "http://issuer.example.com/" must be https, or http on a loopback address`) {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestLocalNamesAMissingStage(t *testing.T) {
+	var out, errOut strings.Builder
+	code := run([]string{"local", "--stage", "qa", "--cdk-out", goldenCloudAssembly(t), "--state-dir", t.TempDir()}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), `stage "qa": expected one template`) {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
