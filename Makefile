@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: synth test update-snapshots vet policy local check clean
+.PHONY: synth test update-snapshots vet policy local smoke check clean
 
 STAGE ?= dev
 
@@ -37,6 +37,10 @@ policy: $(NODE_MODULES)
 ## local: serve STAGE (default dev) on 127.0.0.1:3000 with the dev issuer, and print curl lines to try
 local: $(NODE_MODULES)
 	go run ./cmd/apictl local --stage $(STAGE) --dev-issuer
+
+## smoke: check the deployed STAGE against its access matrix (needs cdk-outputs.json and AUTH0_CLIENT_ID/SECRET)
+smoke: $(NODE_MODULES)
+	go run ./cmd/apictl smoke --stage $(STAGE)
 
 ## check: everything CI runs
 check: vet test synth policy

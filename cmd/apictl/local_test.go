@@ -36,6 +36,7 @@ func goldenCloudAssembly(t *testing.T) string {
 	}
 	os.MkdirAll(filepath.Join(cdkOut, "assembly-Dev"), 0o755)
 	os.WriteFile(filepath.Join(cdkOut, "assembly-Dev", "DevApi.template.json"), template, 0o644)
+	os.WriteFile(filepath.Join(cdkOut, "assembly-Dev", "manifest.json"), []byte(`{"artifacts":{"DevApi":{"type":"aws:cloudformation:stack","properties":{"templateFile":"DevApi.template.json","stackName":"Dev-Api"}}}}`), 0o644)
 	os.WriteFile(filepath.Join(cdkOut, "manifest.json"), []byte("{}"), 0o644)
 	return cdkOut
 }

@@ -18,6 +18,7 @@ var commands = map[string]command{
 	"local":  {"serve a stage's API on 127.0.0.1 with a JWT authorizer that behaves like AWS's and the real function binaries", runLocal},
 	"issuer": {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
 	"token":  {"print an RS256 access token from the dev issuer", runToken},
+	"smoke":  {"check a deployed stage against its access matrix with real Auth0 tokens", runSmoke},
 	"policy": {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
 }
 

@@ -19,6 +19,10 @@ const GoPackageMetadataKey = "GoPackage"
 
 // API is the HTTP API of one stage.
 type API struct {
+	// StackName is the CloudFormation stack's name, under which `cdk deploy
+	// --outputs-file` writes the stack's outputs. Load sets it.
+	StackName string
+
 	Issuer         string
 	Audience       []string
 	IdentitySource []string
@@ -152,7 +156,33 @@ func Load(cdkOut, stage string) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", templates[0], err)
 	}
+	if api.StackName, err = stackName(dir); err != nil {
+		return nil, err
+	}
 	return api, nil
+}
+
+// stackName reads the stack's name from the assembly's manifest.
+func stackName(dir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return "", err
+	}
+	var manifest struct {
+		Artifacts map[string]struct {
+			Type       string
+			Properties struct{ StackName string }
+		}
+	}
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+	}
+	for _, artifact := range manifest.Artifacts {
+		if artifact.Type == "aws:cloudformation:stack" && artifact.Properties.StackName != "" {
+			return artifact.Properties.StackName, nil
+		}
+	}
+	return "", fmt.Errorf("%s names no stack", filepath.Join(dir, "manifest.json"))
 }
 
 // AccessMatrix renders who may call each route, one line a route, so that a

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+)
+
+// smokeToken is an access token and what the smoke check needs to know of it.
+type smokeToken struct {
+	raw    string
+	sub    string
+	scopes []string
+}
+
+// String shows at most the token's last 6 characters: output may land in CI logs.
+func (t *smokeToken) String() string {
+	return fmt.Sprintf("…%s (sub %s, scopes %q)", t.raw[max(0, len(t.raw)-6):], t.sub, strings.Join(t.scopes, " "))
+}
+
+func (t *smokeToken) holdsAny(scopes []string) bool {
+	return slices.ContainsFunc(t.scopes, func(s string) bool { return slices.Contains(scopes, s) })
+}
+
+// smokeCheck is one request and the answer the template says it must get.
+type smokeCheck struct {
+	route  apitemplate.Route
+	name   string
+	header string
+	token  *smokeToken // the token sent, whose sub and scopes the echo must show
+	want   int
+}
+
+func runSmoke(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("smoke", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var p project
+	p.flags(flags)
+	stage := flags.String("stage", "dev", "the deployed stage, as named in cdk.json")
+	outputs := flags.String("outputs", "cdk-outputs.json", "the outputs file that `cdk deploy --outputs-file` wrote")
+	apiURL := flags.String("url", "", "the API's base URL, instead of reading it from --outputs")
+	tokenURL := flags.String("token-url", "", "the OAuth token endpoint (default: <issuer>oauth/token; set it for an Auth0 custom domain)")
+	fullToken := flags.String("token", "", "an access token holding the routes' scopes, instead of AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET")
+	limitedToken := flags.String("limited-token", "", "an access token with fewer scopes, instead of AUTH0_LIMITED_CLIENT_ID/AUTH0_LIMITED_CLIENT_SECRET")
+	timeout := flags.Duration("timeout", 5*time.Second, "the time limit of each network call")
+	if flags.Parse(args) != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "apictl smoke:", err)
+		return 1
+	}
+	api, err := p.load(*stage, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	if *apiURL == "" {
+		if *apiURL, err = urlFromOutputs(*outputs, *stage, api.StackName); err != nil {
+			return fail(err)
+		}
+	}
+	if *tokenURL == "" {
+		*tokenURL = api.Issuer + "oauth/token"
+	}
+	client := &http.Client{Timeout: *timeout, Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: *timeout}).DialContext}}
+
+	full, err := smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0])
+	if err != nil {
+		return fail(err)
+	}
+	if full == nil {
+		return fail(errors.New("no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (a machine-to-machine application authorized for the API), or pass --token"))
+	}
+	limited, err := smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0])
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "stage %s at %s\nfull token %s\n", *stage, *apiURL, full)
+	if limited != nil {
+		fmt.Fprintf(stdout, "limited token %s\n", limited)
+	} else {
+		fmt.Fprintln(stdout, "no limited token: the 403 checks are skipped (set AUTH0_LIMITED_CLIENT_ID/SECRET or --limited-token)")
+	}
+
+	table := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(table, "\nROUTE\tCASE\tEXPECTED\tGOT\tRESULT")
+	passed, failed := 0, 0
+	for _, check := range planSmoke(api, full, limited) {
+		got, problem, err := check.run(client, strings.TrimSuffix(*apiURL, "/"))
+		if err != nil {
+			table.Flush()
+			return fail(fmt.Errorf("cannot reach the API at %s: %v", *apiURL, err))
+		}
+		result := "ok"
+		if problem != "" {
+			result = "FAIL: " + problem
+			failed++
+		} else {
+			passed++
+		}
+		fmt.Fprintf(table, "%s\t%s\t%d\t%d\t%s\n", check.route.Key, check.name, check.want, got, result)
+	}
+	table.Flush()
+	fmt.Fprintf(stdout, "\nsmoke %s: %d checks, %d passed, %d failed\n", *stage, passed+failed, passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// planSmoke derives every check from the synthesized template's routes.
+func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
+	var checks []smokeCheck
+	for _, route := range api.Routes {
+		if route.AuthorizationType == "NONE" {
+			checks = append(checks, smokeCheck{route: route, name: "no token", want: 200})
+			continue
+		}
+		checks = append(checks,
+			smokeCheck{route: route, name: "no token", want: 401},
+			smokeCheck{route: route, name: "malformed token", header: "Bearer not.a.jwt", want: 401})
+		name := "full token"
+		if len(route.Scopes) > 0 {
+			name = "full token, needs one of " + strings.Join(route.Scopes, " ")
+		}
+		checks = append(checks, smokeCheck{route: route, name: name, header: "Bearer " + full.raw, token: full, want: 200})
+		if limited != nil && len(route.Scopes) > 0 {
+			check := smokeCheck{route: route, name: "limited token", header: "Bearer " + limited.raw, want: 403}
+			if limited.holdsAny(route.Scopes) {
+				check.token, check.want = limited, 200
+			}
+			checks = append(checks, check)
+		}
+	}
+	return checks
+}
+
+// run sends the check's request. It returns the status, what is wrong with the
+// answer (empty when right), or an error when the API cannot be reached.
+func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
+	method := c.route.Method
+	if method == "ANY" {
+		method = "GET"
+	}
+	path := strings.NewReplacer("{proxy+}", "smoke/check").Replace(c.route.Path)
+	for strings.Contains(path, "{") {
+		start, end := strings.Index(path, "{"), strings.Index(path, "}")
+		path = path[:start] + "smoke" + path[end+1:]
+	}
+	req, _ := http.NewRequest(method, base+path, nil)
+	if c.header != "" {
+		req.Header.Set("Authorization", c.header)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != c.want {
+		return resp.StatusCode, fmt.Sprintf("answered %d, the template says %d", resp.StatusCode, c.want), nil
+	}
+	if c.want == 200 && c.token != nil {
+		return resp.StatusCode, c.checkEcho(body), nil
+	}
+	return resp.StatusCode, "", nil
+}
+
+// checkEcho compares the claims echo with the token that was sent.
+func (c smokeCheck) checkEcho(body []byte) string {
+	var echo struct {
+		Sub    *string
+		Scopes []string
+	}
+	if json.Unmarshal(body, &echo) != nil || echo.Sub == nil {
+		return "" // not the claims echo: the status is all there is to check
+	}
+	if *echo.Sub != c.token.sub {
+		return fmt.Sprintf("echoed sub %q, the token's is %q", *echo.Sub, c.token.sub)
+	}
+	switch {
+	case len(c.route.Scopes) == 0 && echo.Scopes != nil:
+		return fmt.Sprintf("echoed scopes %q on a route without scopes, want null", echo.Scopes)
+	case len(c.route.Scopes) > 0 && !slices.Equal(sorted(echo.Scopes), sorted(c.token.scopes)):
+		return fmt.Sprintf("echoed scopes %q, the token's are %q", echo.Scopes, c.token.scopes)
+	}
+	return ""
+}
+
+func sorted(list []string) []string {
+	list = slices.Clone(list)
+	slices.Sort(list)
+	return list
+}
+
+// urlFromOutputs reads the ApiUrl output of the stage's stack.
+func urlFromOutputs(path, stage, stack string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, strings.ToUpper(stage[:1])+stage[1:], path)
+	}
+	var outputs map[string]map[string]string
+	if err := json.Unmarshal(data, &outputs); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	url := outputs[stack]["ApiUrl"]
+	if url == "" {
+		return "", fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with --outputs-file %s?", path, stack, stage, path)
+	}
+	return url, nil
+}
+
+// smokeTokenFrom takes the given token, or gets one from the client-credentials
+// grant when the environment names a client; it returns nil when neither is set.
+func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audience string) (*smokeToken, error) {
+	raw := given
+	if raw == "" {
+		id, secret := os.Getenv(idVar), os.Getenv(secretVar)
+		if id == "" && secret == "" {
+			return nil, nil
+		}
+		if id == "" || secret == "" {
+			return nil, fmt.Errorf("set both %s and %s", idVar, secretVar)
+		}
+		var err error
+		if raw, err = clientCredentials(client, tokenURL, id, secret, audience); err != nil {
+			return nil, fmt.Errorf("%s: %w", idVar, err)
+		}
+	}
+	parts := strings.Split(raw, ".")
+	var claims struct {
+		Sub   string `json:"sub"`
+		Scope string `json:"scope"`
+	}
+	if len(parts) != 3 {
+		return nil, errors.New("the token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(payload, &claims) != nil {
+		return nil, errors.New("the token's claims cannot be read")
+	}
+	return &smokeToken{raw: raw, sub: claims.Sub, scopes: strings.Fields(claims.Scope)}, nil
+}
+
+// clientCredentials asks Auth0 for an access token for audience.
+func clientCredentials(client *http.Client, tokenURL, id, secret, audience string) (string, error) {
+	request, _ := json.Marshal(map[string]string{
+		"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": audience,
+	})
+	resp, err := client.Post(tokenURL, "application/json", bytes.NewReader(request))
+	if err != nil {
+		return "", fmt.Errorf("cannot reach the token endpoint %s: %v", tokenURL, err)
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		AccessToken      string `json:"access_token"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	json.Unmarshal(body, &answer)
+	if resp.StatusCode != http.StatusOK || answer.AccessToken == "" {
+		return "", fmt.Errorf("the token endpoint %s refused the client credentials (%d): %s: %s", tokenURL, resp.StatusCode, answer.Error, answer.ErrorDescription)
+	}
+	return answer.AccessToken, nil
+}

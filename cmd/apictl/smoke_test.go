@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/localapi"
+)
+
+// fakeAuth0 is an Auth0 tenant on loopback: discovery and keys from a dev
+// issuer, and the client-credentials grant at /oauth/token.
+type fakeAuth0 struct {
+	issuer   *localapi.DevIssuer
+	audience string
+	clients  map[string]fakeClient
+}
+
+type fakeClient struct {
+	secret string
+	scopes []string
+}
+
+func (f *fakeAuth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/oauth/token" {
+		f.issuer.ServeHTTP(w, r)
+		return
+	}
+	var req struct{ GrantType, ClientID, ClientSecret, Audience string }
+	json.NewDecoder(r.Body).Decode(&struct {
+		GrantType    *string `json:"grant_type"`
+		ClientID     *string `json:"client_id"`
+		ClientSecret *string `json:"client_secret"`
+		Audience     *string `json:"audience"`
+	}{&req.GrantType, &req.ClientID, &req.ClientSecret, &req.Audience})
+	w.Header().Set("content-type", "application/json")
+	client, ok := f.clients[req.ClientID]
+	switch {
+	case req.GrantType != "client_credentials":
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"unsupported_grant_type","error_description":"Unsupported grant type"}`))
+	case !ok || client.secret != req.ClientSecret:
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"access_denied","error_description":"Unauthorized"}`))
+	case req.Audience != f.audience:
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":"access_denied","error_description":"Service not enabled within domain: ` + req.Audience + `"}`))
+	default:
+		token, _ := f.issuer.AccessToken(localapi.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, TTL: time.Hour})
+		json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+	}
+}
+
+// smokeSetup starts a fake Auth0 and a local API that serves the dev template
+// changed by change, and sets the clients' credentials in the environment.
+func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, tokenURL string) {
+	t.Helper()
+	cdkOut = goldenCloudAssembly(t)
+	api, err := apitemplate.Load(cdkOut, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	auth0 := &fakeAuth0{audience: api.Audience[0], clients: map[string]fakeClient{
+		"full":    {"full-secret-value", []string{"read:user", "write:user"}},
+		"limited": {"limited-secret-value", []string{"read:user"}},
+	}}
+	server := httptest.NewServer(auth0)
+	t.Cleanup(server.Close)
+	auth0.issuer = localapi.NewDevIssuer(server.URL+"/", key)
+
+	served := *api
+	served.Routes = slices.Clone(api.Routes)
+	if change != nil {
+		change(&served)
+	}
+	root, _ := gobuild.ModuleRoot()
+	local, err := localapi.Start(context.Background(), localapi.Config{
+		Root: root, API: &served, Issuer: auth0.issuer.URL, Addr: "127.0.0.1:0", MaxProcesses: 2,
+		BuildDir: filepath.Join(t.TempDir(), "build"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(local.Close)
+	t.Setenv("AUTH0_CLIENT_ID", "full")
+	t.Setenv("AUTH0_CLIENT_SECRET", "full-secret-value")
+	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "limited")
+	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "limited-secret-value")
+	return cdkOut, local.URL, server.URL + "/oauth/token"
+}
+
+func smoke(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	code := run(append([]string{"smoke", "--stage", "dev", "--state-dir", t.TempDir(), "--timeout", "2s"}, args...), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestSmokePassesForTheRealRouteTable(t *testing.T) {
+	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
+	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", tokenURL)
+	if code != 0 || !strings.Contains(out, "smoke dev: 12 checks, 12 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	folded := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub full@clients"} {
+		if !strings.Contains(folded, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"full-secret-value", "limited-secret-value", "eyJ"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("output holds a secret or a whole token (%q):\n%s", secret, out)
+		}
+	}
+}
+
+func TestSmokeFailsWhenARouteIsMadePublic(t *testing.T) {
+	cdkOut, apiURL, tokenURL := smokeSetup(t, func(api *apitemplate.API) {
+		for i := range api.Routes {
+			if api.Routes[i].Key == "GET /user" {
+				api.Routes[i].AuthorizationType, api.Routes[i].Scopes = "NONE", nil
+			}
+		}
+	})
+	code, out, _ := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", tokenURL)
+	if failures := failedRows(out); code != 1 || len(failures) == 0 || !allStartWith(failures, "GET /user ") {
+		t.Errorf("exit %d, want failures on GET /user only:\n%s", code, out)
+	}
+}
+
+func failedRows(out string) []string {
+	var failures []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "FAIL") {
+			failures = append(failures, line)
+		}
+	}
+	return failures
+}
+
+func allStartWith(lines []string, prefix string) bool {
+	for _, line := range lines {
+		if !strings.HasPrefix(line, prefix) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSmokeFailsWhenAScopeRequirementIsDropped(t *testing.T) {
+	cdkOut, apiURL, tokenURL := smokeSetup(t, func(api *apitemplate.API) {
+		for i := range api.Routes {
+			if api.Routes[i].Key == "POST /user" {
+				api.Routes[i].Scopes = nil
+			}
+		}
+	})
+	code, out, _ := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", tokenURL)
+	if failures := failedRows(out); code != 1 || len(failures) == 0 || !allStartWith(failures, "POST /user ") {
+		t.Errorf("exit %d, want failures on POST /user only:\n%s", code, out)
+	}
+}
+
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	l.Close()
+	return "http://" + l.Addr().String()
+}
+
+func TestSmokeErrorsAreClear(t *testing.T) {
+	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
+	outputs := filepath.Join(t.TempDir(), "cdk-outputs.json")
+	os.WriteFile(outputs, []byte(`{"Prod-Api":{"ApiUrl":"https://x.execute-api.eu-west-1.amazonaws.com/"}}`), 0o644)
+	cases := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		wants string
+	}{
+		{"wrong secret", map[string]string{"AUTH0_CLIENT_SECRET": "wrong"}, []string{"--url", apiURL, "--token-url", tokenURL},
+			"refused the client credentials (401): access_denied: Unauthorized"},
+		{"Auth0 unreachable", nil, []string{"--url", apiURL, "--token-url", closedURL(t) + "/oauth/token"}, "cannot reach the token endpoint"},
+		{"API unreachable", nil, []string{"--url", closedURL(t), "--token-url", tokenURL}, "cannot reach the API at"},
+		{"no outputs file", nil, []string{"--outputs", filepath.Join(t.TempDir(), "missing.json"), "--token-url", tokenURL},
+			"deploy with `npx cdk deploy 'Dev/*' --outputs-file"},
+		{"no entry for the stage", nil, []string{"--outputs", outputs, "--token-url", tokenURL}, "has no ApiUrl for stack Dev-Api (stage dev)"},
+		{"no credentials", map[string]string{"AUTH0_CLIENT_ID": "", "AUTH0_CLIENT_SECRET": ""}, []string{"--url", apiURL, "--token-url", tokenURL},
+			"no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for name, value := range c.env {
+				t.Setenv(name, value)
+			}
+			code, out, errOut := smoke(t, append([]string{"--cdk-out", cdkOut}, c.args...)...)
+			if code != 1 || !strings.Contains(errOut, c.wants) {
+				t.Errorf("exit %d, want 1 and %q\nstdout: %s\nstderr: %s", code, c.wants, out, errOut)
+			}
+		})
+	}
+}
+
+func TestSmokeAcceptsGivenTokens(t *testing.T) {
+	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
+	full, err := clientCredentials(http.DefaultClient, tokenURL, "full", "full-secret-value", "https://dev.api.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AUTH0_CLIENT_ID", "")
+	t.Setenv("AUTH0_CLIENT_SECRET", "")
+	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "")
+	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "")
+	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token", full)
+	if code != 0 || !strings.Contains(out, "no limited token: the 403 checks are skipped") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
