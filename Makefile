@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: synth test update-snapshots vet policy local smoke check clean
+.PHONY: synth test update-snapshots vet policy local smoke bench check clean
 
 STAGE ?= dev
 
@@ -41,6 +41,10 @@ local: $(NODE_MODULES)
 ## smoke: check the deployed STAGE against its access matrix (needs cdk-outputs.json and AUTH0_CLIENT_ID/SECRET)
 smoke: $(NODE_MODULES)
 	go run ./cmd/apictl smoke --stage $(STAGE)
+
+## bench: measure synth, tests, functions and the local API against the budget (docs/performance.md)
+bench: $(NODE_MODULES)
+	scripts/bench.sh
 
 ## check: everything CI runs
 check: vet test synth policy

@@ -59,7 +59,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         goCode(props.Package),
+		Code:         goCode(construct, props.Package),
 		MemorySize:   jsii.Number(props.MemoryMiB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(props.TimeoutSeconds)),
 		Role:         role,
@@ -92,10 +92,15 @@ func newLogGroup(scope constructs.Construct, id string, retentionDays int, key a
 
 // goCode bundles a Go package into a Lambda asset. The asset hash is taken from
 // the built binary, which the reproducible build flags make depend on the code only.
-func goCode(pkg string) awslambda.AssetCode {
+func goCode(scope constructs.Construct, pkg string) awslambda.AssetCode {
 	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		panic(err)
+	}
+	if *awscdk.Stack_Of(scope).BundlingRequired() {
+		// Compile now, in the background, so that the build overlaps the rest of
+		// the synth instead of running when the CDK asks for the bundle.
+		startBuild(root, pkg)
 	}
 	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, pkg)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
@@ -113,22 +118,38 @@ type localGoBuild struct {
 	pkg  string
 }
 
-// builtBinaries holds each package's binary, so that a synth of many stages
+// builds holds one build per Go package, so that a synth of many stages
 // compiles every function once.
-var builtBinaries sync.Map // package -> []byte
+var builds sync.Map // package -> *build
+
+type build struct {
+	done   chan struct{}
+	binary []byte
+	err    error
+}
+
+// startBuild starts the package's build, or returns the one already started.
+func startBuild(root, pkg string) *build {
+	b := &build{done: make(chan struct{})}
+	if started, loaded := builds.LoadOrStore(pkg, b); loaded {
+		return started.(*build)
+	}
+	go func() {
+		defer close(b.done)
+		b.binary, b.err = buildForLambda(root, pkg)
+	}()
+	return b
+}
 
 // TryBundle is called by the CDK during synth. It never returns false, because
 // the fallback would be a Docker build, which this project does not use.
 func (b *localGoBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
-	binary, ok := builtBinaries.Load(b.pkg)
-	if !ok {
-		built, err := buildForLambda(b.root, b.pkg)
-		if err != nil {
-			panic(err)
-		}
-		binary, _ = builtBinaries.LoadOrStore(b.pkg, built)
+	built := startBuild(b.root, b.pkg)
+	<-built.done
+	if built.err != nil {
+		panic(built.err)
 	}
-	if err := os.WriteFile(filepath.Join(*outputDir, "bootstrap"), binary.([]byte), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(*outputDir, "bootstrap"), built.binary, 0o755); err != nil {
 		panic(fmt.Errorf("writing the %s bootstrap: %w", b.pkg, err))
 	}
 	return jsii.Bool(true)

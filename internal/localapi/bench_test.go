@@ -1,8 +1,10 @@
 package localapi
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -102,4 +104,22 @@ func BenchmarkAuthorizeThousandsOfScopes(b *testing.B) {
 			b.Fatal(d)
 		}
 	}
+}
+
+// BenchmarkFunctionInit measures a function's cold start on this machine: from
+// starting the claims echo's host build to its first Runtime API "next" request.
+func BenchmarkFunctionInit(b *testing.B) {
+	binary := filepath.Join(suite.tmp, "build", functionID(b, "./functions/claimsecho"), "bootstrap")
+	durations := make([]time.Duration, 0, b.N)
+	for range b.N {
+		pool := NewPool(Function{Name: "init", Binary: binary, Timeout: time.Second})
+		started := time.Now()
+		if err := pool.Warm(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		durations = append(durations, time.Since(started))
+		pool.Close()
+	}
+	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "median-ms")
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -208,23 +209,29 @@ func buildEvent(r *http.Request, route apitemplate.Route, params map[string]stri
 // is a full response; any other valid JSON is a 200 JSON body; anything else is
 // an invalid response, which API Gateway answers with 500.
 func writeFunctionResponse(w http.ResponseWriter, payload []byte) int {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(payload, &fields) != nil || fields["statusCode"] == nil {
-		if !json.Valid(payload) {
-			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		}
-		w.Header().Set("content-type", "application/json")
-		w.Write(payload)
-		return http.StatusOK
-	}
 	var resp struct {
-		StatusCode      int               `json:"statusCode"`
+		StatusCode      json.RawMessage   `json:"statusCode"`
 		Headers         map[string]string `json:"headers"`
 		Cookies         []string          `json:"cookies"`
 		Body            string            `json:"body"`
 		IsBase64Encoded bool              `json:"isBase64Encoded"`
 	}
-	if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
+	err := json.Unmarshal(payload, &resp)
+	if err != nil {
+		// Not a well-formed response object: valid JSON of another shape is a
+		// body, unless it is an object that names a statusCode.
+		var fields map[string]json.RawMessage
+		if !json.Valid(payload) || (json.Unmarshal(payload, &fields) == nil && fields["statusCode"] != nil) {
+			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+	}
+	if resp.StatusCode == nil {
+		w.Header().Set("content-type", "application/json")
+		w.Write(payload)
+		return http.StatusOK
+	}
+	status, err := strconv.Atoi(string(resp.StatusCode))
+	if err != nil || status < 100 || status > 599 {
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 	}
 	body := []byte(resp.Body)
@@ -241,9 +248,9 @@ func writeFunctionResponse(w http.ResponseWriter, payload []byte) int {
 	for _, cookie := range resp.Cookies {
 		w.Header().Add("set-cookie", cookie)
 	}
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(status)
 	io.Copy(w, bytes.NewReader(body))
-	return resp.StatusCode
+	return status
 }
 
 func newRequestID() string {

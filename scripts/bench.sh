@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# make bench: measures synth, tests, functions and the local API, reports each
+# figure against the budget in docs/performance.md, and exits 1 if any is over.
+# RUNS (default 7) sets how many runs a median is taken over: this machine's
+# timings vary by tens of percent from run to run. COLD=0 skips the cold-cache
+# test run, which takes minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+RUNS=${RUNS:-7}
+COLD=${COLD:-1}
+work=.local/bench
+rm -rf "$work" && mkdir -p "$work"
+command -v /usr/bin/time >/dev/null || { echo "bench: needs GNU time (apt-get install time)"; exit 1; }
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+
+# timed RUNS CMD...: runs CMD RUNS times; prints "<median seconds> <peak RSS MB>".
+# The peak RSS is GNU time's: the largest single process among CMD and its children.
+timed() {
+  local runs=$1; shift
+  : >"$work/times"
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$work/time1" "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log"; echo "bench: failed: $*"; exit 1; }
+    cat "$work/time1" >>"$work/times"
+  done
+  echo "$(cut -d' ' -f1 "$work/times" | median) $(cut -d' ' -f2 "$work/times" | sort -n | tail -1 | awk '{printf "%.0f", $1/1024}')"
+}
+
+# context N: cdk.json's context with its first stage copied into N stages.
+context() {
+  node -e '
+    const c = require("./cdk.json").context, n = +process.argv[1];
+    const first = Object.values(c.stages)[0];
+    c.stages = Object.fromEntries([...Array(n).keys()].map(i => [i ? "s" + i : "dev", first]));
+    console.log(JSON.stringify(c));' "$1"
+}
+
+synth_app() { # synth_app CONTEXT VALIDATION: the app process alone, as the CLI runs it
+  rm -rf "$work/cdk.out"
+  CDK_CONTEXT_JSON="$1" CDK_VALIDATION="$2" CDK_OUTDIR="$work/cdk.out" "$work/app"
+}
+export -f synth_app
+export work
+
+results=()
+budget() { # budget NAME VALUE OP LIMIT UNIT
+  local verdict=under
+  awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { exit !((op == "<=" && v <= l) || (op == "<" && v < l) || (op == ">=" && v >= l)) }' || verdict=OVER
+  results+=("$(printf '%-52s %10s %-8s budget %s %s %s' "$1" "$2" "$5" "$3" "$4" "$verdict")")
+}
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(go version | cut -d' ' -f3), node $(node --version)"
+go build -o "$work/app" .
+all_stages=$(node -e 'console.log(JSON.stringify(require("./cdk.json").context))')
+
+echo "== synth of every stage ($RUNS runs each, warm caches)"
+read -r off off_mb < <(timed "$RUNS" bash -c "synth_app '$all_stages' false")
+read -r on on_mb < <(timed "$RUNS" bash -c "synth_app '$all_stages' true")
+read -r cli cli_mb < <(timed 3 npx cdk synth --quiet --output "$work/cli.out")
+echo "app process, validation off: ${off} s, ${off_mb} MB | validation on: ${on} s, ${on_mb} MB | npx cdk synth: ${cli} s, ${cli_mb} MB"
+budget "synth of all stages, app process, validation off" "$off" "<=" 2 s
+
+echo "== cost of a stage (app process, validation off)"
+read -r one _ < <(timed "$RUNS" bash -c "synth_app '$(context 1)' false")
+read -r two _ < <(timed "$RUNS" bash -c "synth_app '$(context 2)' false")
+read -r six _ < <(timed "$RUNS" bash -c "synth_app '$(context 6)' false")
+per_stage=$(awk -v t2="$two" -v t6="$six" -v t1="$one" 'BEGIN {printf "%.1f", 100 * (t6 - t2) / 4 / t1}')
+echo "1 stage ${one} s, 2 stages ${two} s, 6 stages ${six} s: each added stage costs ${per_stage} % of one stage's synth"
+budget "an added stage, % of one stage's synth" "$per_stage" "<" 25 %
+
+echo "== functions, as bundled (arm64)"
+rm -rf "$work/cdk.out" && synth_app "$all_stages" false >/dev/null 2>&1
+node -e '
+  const fs = require("fs"), path = require("path"), dir = process.argv[1];
+  const assembly = fs.readdirSync(dir).find(d => d.startsWith("assembly-"));
+  const file = fs.readdirSync(path.join(dir, assembly)).find(f => f.endsWith(".template.json"));
+  const t = JSON.parse(fs.readFileSync(path.join(dir, assembly, file)));
+  for (const r of Object.values(t.Resources).filter(r => r.Type === "AWS::Lambda::Function")) {
+    const hash = r.Properties.Code.S3Key.replace(/\.zip$/, "");
+    const bin = path.join(dir, "asset." + hash, "bootstrap");
+    console.log(r.Metadata.GoPackage, fs.statSync(bin).size);
+  }' "$work/cdk.out" >"$work/sizes"
+while read -r pkg bytes; do
+  mb=$(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1e6}')
+  echo "$pkg: $bytes bytes"
+  budget "binary size of $pkg (arm64)" "$mb" "<=" 6 MB
+done <"$work/sizes"
+
+echo "== Go benchmarks"
+go test -run '^$' -bench 'BenchmarkClaimsEcho' -benchmem -count "$RUNS" ./functions/handlers | tee "$work/echo.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkFunctionInit' -benchtime 50x -count 1 ./internal/localapi | tee "$work/init.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkLocalAPI|BenchmarkAuthorize' -benchtime 3000x -count 7 ./internal/localapi | tee "$work/api.txt" | grep Benchmark
+metric() { grep "^$1-" "$2" | awk -v unit="$3" '{for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i}' | median; }
+budget "claims echo handler" "$(metric BenchmarkClaimsEcho "$work/echo.txt" ns/op)" "<=" 10000 ns/op
+budget "function init, process start to first next (median of 50)" "$(metric BenchmarkFunctionInit "$work/init.txt" median-ms)" "<=" 15 ms
+budget "JWT check, keys cached" "$(metric BenchmarkAuthorize "$work/api.txt" ns/op)" "<" 50000 ns/op
+public=$(metric BenchmarkLocalAPI/public "$work/api.txt" req/s)
+private=$(metric BenchmarkLocalAPI/private "$work/api.txt" req/s)
+echo "local API: public ${public} req/s (p50 $(metric BenchmarkLocalAPI/public "$work/api.txt" p50-µs) µs, p99 $(metric BenchmarkLocalAPI/public "$work/api.txt" p99-µs) µs)," \
+  "private ${private} req/s (p50 $(metric BenchmarkLocalAPI/private "$work/api.txt" p50-µs) µs, p99 $(metric BenchmarkLocalAPI/private "$work/api.txt" p99-µs) µs)"
+budget "private/public throughput of the local API" "$(awk -v a="$private" -v b="$public" 'BEGIN {printf "%.2f", a / b}')" ">=" 0.8 x
+
+echo "== go test ./..."
+read -r warm warm_mb < <(timed 3 go test -count=1 ./...)
+echo "warm: ${warm} s, peak ${warm_mb} MB"
+budget "go test ./..., warm" "$warm" "<=" 30 s
+if [ "$COLD" = 1 ]; then
+  cache=$(mktemp -d)
+  read -r cold cold_mb < <(timed 1 env GOCACHE="$cache" go test -count=1 ./...)
+  rm -rf "$cache"
+  echo "cold (empty build cache): ${cold} s, peak ${cold_mb} MB"
+fi
+
+echo
+echo "== budget"
+printf '%s\n' "${results[@]}"
+! printf '%s\n' "${results[@]}" | grep -q 'OVER$'
