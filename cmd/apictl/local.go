@@ -29,9 +29,14 @@ type project struct {
 	root, cdkOut, stateDir string
 }
 
-func (p *project) flags(flags *flag.FlagSet) {
+// newFlags starts a command's flags with the ones every stage-reading command takes.
+func newFlags(command string, stderr io.Writer) (*flag.FlagSet, *project) {
+	flags := flag.NewFlagSet(command, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	p := &project{}
 	flags.StringVar(&p.cdkOut, "cdk-out", "cdk.out", "the cloud assembly to read; synthesized first when missing or older than the sources")
 	flags.StringVar(&p.stateDir, "state-dir", ".local", "where the dev issuer's key and the host builds live (git-ignored)")
+	return flags, p
 }
 
 // resolve finds the module root and makes the directories absolute under it.
@@ -73,10 +78,7 @@ func (p *project) devIssuer(port int) (*localapi.DevIssuer, error) {
 }
 
 func runLocal(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("local", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	var p project
-	p.flags(flags)
+	flags, p := newFlags("local", stderr)
 	stage := flags.String("stage", "dev", "the stage to serve, as named in cdk.json")
 	port := flags.Int("port", 3000, "the port to serve on 127.0.0.1 (0: any free port)")
 	issuer := flags.String("issuer", "", "replace the template's issuer: https, or http on a loopback address")
@@ -178,10 +180,7 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *localap
 }
 
 func runIssuer(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("issuer", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	var p project
-	p.flags(flags)
+	flags, p := newFlags("issuer", stderr)
 	port := flags.Int("port", DefaultIssuerPort, "the port to serve on 127.0.0.1")
 	if flags.Parse(args) != nil {
 		return 2
@@ -211,10 +210,7 @@ func runIssuer(args []string, stdout, stderr io.Writer) int {
 }
 
 func runToken(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("token", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	var p project
-	p.flags(flags)
+	flags, p := newFlags("token", stderr)
 	stage := flags.String("stage", "dev", "the stage whose audience the token is for")
 	scope := flags.String("scope", "", `space-separated scopes, such as "read:user write:user"`)
 	sub := flags.String("sub", "dev-user", "the token's subject")
@@ -228,7 +224,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "apictl token: --ttl must be positive")
 		return 2
 	}
-	tok, err := mintToken(&p, *stage, *aud, localapi.TokenRequest{Subject: *sub, Scopes: strings.Fields(*scope), TTL: *ttl}, *issuerPort, stderr)
+	tok, err := mintToken(p, *stage, *aud, localapi.TokenRequest{Subject: *sub, Scopes: strings.Fields(*scope), TTL: *ttl}, *issuerPort, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "apictl token:", err)
 		return 1

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -45,10 +44,7 @@ type smokeCheck struct {
 }
 
 func runSmoke(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	var p project
-	p.flags(flags)
+	flags, p := newFlags("smoke", stderr)
 	stage := flags.String("stage", "dev", "the deployed stage, as named in cdk.json")
 	outputs := flags.String("outputs", "cdk-outputs.json", "the outputs file that `cdk deploy --outputs-file` wrote")
 	apiURL := flags.String("url", "", "the API's base URL, instead of reading it from --outputs")
