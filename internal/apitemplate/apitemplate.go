@@ -27,8 +27,17 @@ type API struct {
 	Audience       []string
 	IdentitySource []string
 	Routes         []Route
+	// Cors is the API's CORS configuration, or nil without one.
+	Cors *Cors
 	// Functions are keyed by their CloudFormation logical ID.
 	Functions map[string]Function
+}
+
+// Cors is an HTTP API's CorsConfiguration.
+type Cors struct {
+	AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders []string
+	AllowCredentials                                        bool
+	MaxAge                                                  int
 }
 
 // Route is one route as the template declares it.
@@ -85,6 +94,12 @@ func Parse(template []byte) (*API, error) {
 			}
 			authorizers++
 			api.Issuer, api.Audience, api.IdentitySource = p.JwtConfiguration.Issuer, p.JwtConfiguration.Audience, p.IdentitySource
+		case "AWS::ApiGatewayV2::Api":
+			var p struct{ CorsConfiguration *Cors }
+			if err := json.Unmarshal(r.Properties, &p); err != nil {
+				return nil, fmt.Errorf("API %s: %w", id, err)
+			}
+			api.Cors = p.CorsConfiguration
 		case "AWS::ApiGatewayV2::Integration":
 			var p struct{ IntegrationUri any }
 			if err := json.Unmarshal(r.Properties, &p); err != nil {

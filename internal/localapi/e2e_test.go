@@ -273,3 +273,39 @@ func TestTwoHundredConcurrentRequests(t *testing.T) {
 		t.Error(failure)
 	}
 }
+
+func TestCORSFollowsTheTemplate(t *testing.T) {
+	allowed := suite.api.Cors.AllowOrigins[0]
+	echo := suite.local.Pools[functionID(t, "./functions/claimsecho")]
+	before := echo.Invocations()
+	preflight, _ := http.NewRequest("OPTIONS", suite.local.URL+"/user", nil)
+	preflight.Header.Set("Origin", allowed)
+	preflight.Header.Set("Access-Control-Request-Method", "POST")
+	preflight.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err := http.DefaultClient.Do(preflight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("access-control-allow-origin") != allowed ||
+		resp.Header.Get("access-control-allow-headers") != strings.Join(suite.api.Cors.AllowHeaders, ",") ||
+		resp.Header.Get("access-control-max-age") != fmt.Sprint(suite.api.Cors.MaxAge) {
+		t.Errorf("preflight from an allowed origin: %d %v", resp.StatusCode, resp.Header)
+	}
+	if echo.Invocations() != before {
+		t.Error("a preflight reached the function")
+	}
+
+	for origin, want := range map[string]string{allowed: allowed, "https://evil.example.com": ""} {
+		req, _ := http.NewRequest("GET", suite.local.URL+"/public", nil)
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("access-control-allow-origin"); resp.StatusCode != 200 || got != want {
+			t.Errorf("GET from %s: %d, allow-origin %q, want %q", origin, resp.StatusCode, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string)
 	if requestHeaderBytes(r) > MaxHeaderBytes {
 		return writeMessage(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"), "-", ""
 	}
+	cors := s.corsHeaders(w, r)
+	if cors && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		// API Gateway answers preflights itself, before routes and authorizers.
+		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, "preflight", ""
+	}
 	route, params, ok := s.router.Match(r.Method, r.URL.Path)
 	if !ok {
 		return writeMessage(w, http.StatusNotFound, "Not Found"), "-", ""
@@ -92,7 +99,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string)
 	case err != nil:
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
 	}
-	return writeFunctionResponse(w, payload), route.Key, ""
+	return writeFunctionResponse(w, payload, s.api.Cors != nil), route.Key, ""
+}
+
+// corsHeaders adds the API's CORS headers when the request's origin is allowed,
+// and tells whether it did.
+func (s *Server) corsHeaders(w http.ResponseWriter, r *http.Request) bool {
+	cors, origin := s.api.Cors, r.Header.Get("Origin")
+	if cors == nil || origin == "" || !(slices.Contains(cors.AllowOrigins, origin) || slices.Contains(cors.AllowOrigins, "*")) {
+		return false
+	}
+	h := w.Header()
+	h.Set("access-control-allow-origin", origin)
+	h.Add("vary", "origin")
+	if cors.AllowCredentials {
+		h.Set("access-control-allow-credentials", "true")
+	}
+	if len(cors.ExposeHeaders) > 0 {
+		h.Set("access-control-expose-headers", strings.Join(cors.ExposeHeaders, ","))
+	}
+	if r.Method == http.MethodOptions {
+		h.Set("access-control-allow-methods", strings.Join(cors.AllowMethods, ","))
+		h.Set("access-control-allow-headers", strings.Join(cors.AllowHeaders, ","))
+		if cors.MaxAge > 0 {
+			h.Set("access-control-max-age", strconv.Itoa(cors.MaxAge))
+		}
+	}
+	return true
 }
 
 func writeMessage(w http.ResponseWriter, status int, message string) int {
@@ -208,7 +241,9 @@ func buildEvent(r *http.Request, route apitemplate.Route, params map[string]stri
 // writeFunctionResponse maps a payload 2.0 response: an object with statusCode
 // is a full response; any other valid JSON is a 200 JSON body; anything else is
 // an invalid response, which API Gateway answers with 500.
-func writeFunctionResponse(w http.ResponseWriter, payload []byte) int {
+// With CORS configured on the API, the function's own CORS headers are
+// dropped, as API Gateway drops them.
+func writeFunctionResponse(w http.ResponseWriter, payload []byte, apiHasCORS bool) int {
 	var resp struct {
 		StatusCode      json.RawMessage   `json:"statusCode"`
 		Headers         map[string]string `json:"headers"`
@@ -243,6 +278,9 @@ func writeFunctionResponse(w http.ResponseWriter, payload []byte) int {
 		body = decoded
 	}
 	for name, value := range resp.Headers {
+		if apiHasCORS && strings.HasPrefix(strings.ToLower(name), "access-control-") {
+			continue
+		}
 		w.Header().Set(name, value)
 	}
 	for _, cookie := range resp.Cookies {
