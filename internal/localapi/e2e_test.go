@@ -309,3 +309,22 @@ func TestCORSFollowsTheTemplate(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentitySourceNamesTheTokenHeader(t *testing.T) {
+	api := *suite.api
+	api.IdentitySource = []string{"$request.header.X-Access-Token"}
+	server := httptest.NewServer(NewServer(&api, &Authorizer{Issuer: suite.issuer.URL, Audiences: api.Audience, Keys: suite.local.Keys}, suite.local.Pools, nil))
+	defer server.Close()
+	for header, want := range map[string]int{"X-Access-Token": 200, "Authorization": 401} {
+		req, _ := http.NewRequest("GET", server.URL+"/private", nil)
+		req.Header.Set(header, "Bearer "+token(t))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("token in %s: %d, want %d", header, resp.StatusCode, want)
+		}
+	}
+}

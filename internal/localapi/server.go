@@ -74,7 +74,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string)
 	}
 	var decision Decision
 	if route.AuthorizationType == "JWT" {
-		decision = s.authorizer.Authorize(r.Header.Get("Authorization"), route.Scopes)
+		decision = s.authorizer.Authorize(r.Header.Get(s.tokenHeader()), route.Scopes)
 		switch decision.Status {
 		case http.StatusUnauthorized:
 			w.Header().Set("www-authenticate", decision.WWWAuthenticate(route.Scopes))
@@ -100,6 +100,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string)
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
 	}
 	return writeFunctionResponse(w, payload, s.api.Cors != nil), route.Key, ""
+}
+
+// tokenHeader is the header the authorizer's identity source names
+// ("$request.header.Authorization" unless the template says otherwise).
+func (s *Server) tokenHeader() string {
+	for _, source := range s.api.IdentitySource {
+		if name, ok := strings.CutPrefix(source, "$request.header."); ok {
+			return name
+		}
+	}
+	return "Authorization"
 }
 
 // corsHeaders adds the API's CORS headers when the request's origin is allowed,
