@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,4 +54,29 @@ func TestRememberedTokenIsRefusedOnceItsKeyIsRotatedOut(t *testing.T) {
 	if d := a.Authorize(tok, nil); d.Status != http.StatusUnauthorized {
 		t.Errorf("a token signed by a key no longer in the key set was accepted: %+v", d)
 	}
+}
+
+// FuzzAuthorize: whatever the header holds, the authorizer does not panic, and
+// it accepts nothing but the one token the issuer really issued. Without -fuzz,
+// go test runs the seeds.
+func FuzzAuthorize(f *testing.F) {
+	valid := token(f, "read:user")
+	parts := strings.Split(valid, ".")
+	for _, seed := range []string{
+		valid, "Bearer " + valid, "", "a.b.c", strings.Repeat(".", 100),
+		"Bearer eyJhbGciOiJub25lIn0.e30.", parts[0] + "." + parts[1] + ".",
+		parts[0] + ".eyJleHAiOjF9." + parts[2], "Bearer " + parts[0] + "." + parts[1] + "." + parts[2] + "x",
+	} {
+		f.Add(seed)
+	}
+	a := &Authorizer{Issuer: suite.issuer.URL, Audiences: suite.api.Audience, Keys: suite.local.Keys}
+	f.Fuzz(func(t *testing.T, header string) {
+		d := a.Authorize(header, []string{"read:user"})
+		switch {
+		case d.Status == http.StatusOK && strings.TrimPrefix(header, "Bearer ") != valid:
+			t.Errorf("accepted a token that was never issued: %q", header)
+		case d.Status != http.StatusOK && d.Status != http.StatusUnauthorized && d.Status != http.StatusForbidden:
+			t.Errorf("status %d", d.Status)
+		}
+	})
 }
