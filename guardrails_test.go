@@ -310,11 +310,46 @@ func TestCdkNagRunsOnEveryStage(t *testing.T) {
 			Code: awslambda.Code_FromInline(jsii.String("x")),
 		})
 	}
-	for name, stack := range apps {
-		findings := strings.Join(nagFindings(stack), "\n")
-		for _, rule := range []string{"AwsSolutions-IAM4", "Serverless-LambdaDefaultMemorySize", "Serverless-LambdaTracing", "Serverless-LambdaDLQ"} {
-			if !strings.Contains(findings, rule) {
-				t.Errorf("stage %s: cdk-nag did not report %s on a careless function; findings:\n%s", name, rule, findings)
+	// With the recommended flag @aws-cdk/core:annotationsInValidationReport,
+	// cdk-nag's errors fail the synth and land in the validation report.
+	app := apps["dev"].Node().Root().(awscdk.App)
+	if err := synthError(apps["dev"]); err == nil {
+		t.Fatal("synth accepted functions that break cdk-nag rules")
+	}
+	data, err := os.ReadFile(filepath.Join(*app.Outdir(), "validation-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		PluginReports []struct {
+			Violations []struct {
+				Description         string
+				ViolatingConstructs []struct{ ConstructPath string }
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &report); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{} // "<rule> <construct path>"
+	for _, plugin := range report.PluginReports {
+		for _, violation := range plugin.Violations {
+			rule, _, _ := strings.Cut(violation.Description, ":")
+			rule, _, _ = strings.Cut(rule, "[")
+			for _, construct := range violation.ViolatingConstructs {
+				found[rule+" "+construct.ConstructPath] = true
+			}
+		}
+	}
+	for name := range apps {
+		for _, finding := range []string{
+			"AwsSolutions-IAM4 " + stacks.StageID(name) + "/Api/Careless/ServiceRole/Resource",
+			"Serverless-LambdaDefaultMemorySize " + stacks.StageID(name) + "/Api/Careless/Resource",
+			"Serverless-LambdaTracing " + stacks.StageID(name) + "/Api/Careless/Resource",
+			"Serverless-LambdaDLQ " + stacks.StageID(name) + "/Api/Careless/Resource",
+		} {
+			if !found[finding] {
+				t.Errorf("cdk-nag did not report %s", finding)
 			}
 		}
 	}
