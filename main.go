@@ -56,6 +56,10 @@ func buildApp(app awscdk.App) (map[string]awscdk.Stack, error) {
 		return nil, err
 	}
 
+	// Compile the functions while the stages are declared, not when the first
+	// function's asset is bundled.
+	stacks.StartFunctionBuild(app)
+
 	apis := map[string]awscdk.Stack{}
 	for _, stage := range stages {
 		cdkStage := awscdk.NewStage(app, jsii.String(stage.ID), &awscdk.StageProps{

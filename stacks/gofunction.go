@@ -2,8 +2,10 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -59,7 +61,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         goCode(construct, props.Package),
+		Code:         goCode(props.Package),
 		MemorySize:   jsii.Number(props.MemoryMiB),
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(props.TimeoutSeconds)),
 		Role:         role,
@@ -92,15 +94,10 @@ func newLogGroup(scope constructs.Construct, id string, retentionDays int, key a
 
 // goCode bundles a Go package into a Lambda asset. The asset hash is taken from
 // the built binary, which the reproducible build flags make depend on the code only.
-func goCode(scope constructs.Construct, pkg string) awslambda.AssetCode {
+func goCode(pkg string) awslambda.AssetCode {
 	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		panic(err)
-	}
-	if *awscdk.Stack_Of(scope).BundlingRequired() {
-		// Compile now, in the background, so that the build overlaps the rest of
-		// the synth instead of running when the CDK asks for the bundle.
-		startBuild(root, pkg)
 	}
 	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, pkg)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
@@ -118,53 +115,78 @@ type localGoBuild struct {
 	pkg  string
 }
 
-// builds holds one build per Go package, so that a synth of many stages
-// compiles every function once.
-var builds sync.Map // package -> *build
-
-type build struct {
-	done   chan struct{}
-	binary []byte
-	err    error
+// functionBuild is one go command that builds every function package of the
+// route table, for the whole synth: it links them in parallel, and it runs in
+// the background while the stages are declared, because the CDK bundles each
+// asset synchronously, inside the function's constructor.
+var functionBuild struct {
+	once     sync.Once
+	done     chan struct{}
+	binaries map[string][]byte // by package
+	err      error
 }
 
-// startBuild starts the package's build, or returns the one already started.
-func startBuild(root, pkg string) *build {
-	b := &build{done: make(chan struct{})}
-	if started, loaded := builds.LoadOrStore(pkg, b); loaded {
-		return started.(*build)
+// StartFunctionBuild starts building the function packages, unless this synth
+// bundles nothing (the CLI's or the tests' aws:cdk:bundling-stacks is empty).
+func StartFunctionBuild(app awscdk.App) {
+	if selected, ok := app.Node().TryGetContext(jsii.String("aws:cdk:bundling-stacks")).([]any); ok && len(selected) == 0 {
+		return
 	}
-	go func() {
-		defer close(b.done)
-		b.binary, b.err = buildForLambda(root, pkg)
-	}()
-	return b
+	startFunctionBuild()
+}
+
+func startFunctionBuild() {
+	functionBuild.once.Do(func() {
+		functionBuild.done = make(chan struct{})
+		go func() {
+			defer close(functionBuild.done)
+			root, err := gobuild.ModuleRoot()
+			if err == nil {
+				functionBuild.binaries, err = buildForLambda(root, slices.Sorted(maps.Values(Functions))...)
+			}
+			functionBuild.err = err
+		}()
+	})
 }
 
 // TryBundle is called by the CDK during synth. It never returns false, because
 // the fallback would be a Docker build, which this project does not use.
 func (b *localGoBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
-	built := startBuild(b.root, b.pkg)
-	<-built.done
-	if built.err != nil {
-		panic(built.err)
+	startFunctionBuild()
+	<-functionBuild.done
+	binary, err := functionBuild.binaries[b.pkg], functionBuild.err
+	if err == nil && binary == nil {
+		// A package outside the Functions table: built on its own.
+		var binaries map[string][]byte
+		binaries, err = buildForLambda(b.root, b.pkg)
+		binary = binaries[b.pkg]
 	}
-	if err := os.WriteFile(filepath.Join(*outputDir, "bootstrap"), built.binary, 0o755); err != nil {
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(filepath.Join(*outputDir, "bootstrap"), binary, 0o755); err != nil {
 		panic(fmt.Errorf("writing the %s bootstrap: %w", b.pkg, err))
 	}
 	return jsii.Bool(true)
 }
 
-// buildForLambda cross-compiles a Go package for Lambda (linux, arm64) and returns the binary.
-func buildForLambda(root, pkg string) ([]byte, error) {
+// buildForLambda cross-compiles Go packages for Lambda (linux, arm64) in one go
+// command and returns each binary by package.
+func buildForLambda(root string, pkgs ...string) (map[string][]byte, error) {
 	dir, err := os.MkdirTemp("", "gofunction-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	output := filepath.Join(dir, "bootstrap")
-	if err := gobuild.Build(root, pkg, output, "linux", "arm64"); err != nil {
+	if err := gobuild.Build(root, dir, "linux", "arm64", pkgs...); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(output)
+	binaries := map[string][]byte{}
+	for _, pkg := range pkgs {
+		// go build -o <existing directory> names each binary after its package.
+		if binaries[pkg], err = os.ReadFile(filepath.Join(dir, filepath.Base(pkg))); err != nil {
+			return nil, err
+		}
+	}
+	return binaries, nil
 }

@@ -14,15 +14,21 @@ import (
 // the binary, stripped, and without the Lambda SDK's unused RPC mode.
 var Flags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid="}
 
-// Build compiles the Go package pkg (relative to the module root) into output,
-// for the given GOOS and GOARCH, without cgo.
-func Build(root, pkg, output, goos, goarch string) error {
+// Build compiles Go packages (relative to the module root) for the given GOOS
+// and GOARCH, without cgo. output is the binary, or, when it is an existing
+// directory or there are several packages, a directory that gets one binary
+// per package, named after its last path element. One go command links
+// several packages in parallel.
+func Build(root, output, goos, goarch string, pkgs ...string) error {
+	if len(pkgs) > 1 {
+		output = filepath.Clean(output) + string(filepath.Separator)
+	}
 	args := append([]string{"build"}, Flags...)
-	cmd := exec.Command("go", append(args, "-o", output, pkg)...)
+	cmd := exec.Command("go", append(append(args, "-o", output), pkgs...)...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building Lambda function %s (%s/%s) failed: %v\n%s", pkg, goos, goarch, err, out)
+		return fmt.Errorf("building Lambda functions %v (%s/%s) failed: %v\n%s", pkgs, goos, goarch, err, out)
 	}
 	return nil
 }

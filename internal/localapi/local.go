@@ -122,7 +122,7 @@ func startFunctions(ctx context.Context, cfg Config) (map[string]*Pool, error) {
 		go func() {
 			defer wg.Done()
 			binary := filepath.Join(cfg.BuildDir, id, "bootstrap")
-			err := gobuild.Build(cfg.Root, fn.GoPackage, binary, runtime.GOOS, runtime.GOARCH)
+			err := gobuild.Build(cfg.Root, binary, runtime.GOOS, runtime.GOARCH, fn.GoPackage)
 			var pool *Pool
 			if err == nil {
 				timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
