@@ -95,11 +95,10 @@ metric() { grep "^$1-" "$2" | awk -v unit="$3" '{for (i = 2; i < NF; i++) if ($(
 budget "claims echo handler" "$(metric BenchmarkClaimsEcho "$work/echo.txt" ns/op)" "<=" 10000 ns/op
 budget "function init, process start to first next (median of 50)" "$(metric BenchmarkFunctionInit "$work/init.txt" median-ms)" "<=" 15 ms
 budget "JWT check, keys cached" "$(metric BenchmarkAuthorize "$work/api.txt" ns/op)" "<" 50000 ns/op
-public=$(metric BenchmarkLocalAPI/public "$work/api.txt" req/s)
-private=$(metric BenchmarkLocalAPI/private "$work/api.txt" req/s)
-echo "local API: public ${public} req/s (p50 $(metric BenchmarkLocalAPI/public "$work/api.txt" p50-µs) µs, p99 $(metric BenchmarkLocalAPI/public "$work/api.txt" p99-µs) µs)," \
-  "private ${private} req/s (p50 $(metric BenchmarkLocalAPI/private "$work/api.txt" p50-µs) µs, p99 $(metric BenchmarkLocalAPI/private "$work/api.txt" p99-µs) µs)"
-budget "private/public throughput of the local API" "$(awk -v a="$private" -v b="$public" 'BEGIN {printf "%.2f", a / b}')" ">=" 0.8 x
+api() { metric BenchmarkLocalAPI "$work/api.txt" "$1"; }
+echo "local API: public $(api public-req/s) req/s (p50 $(api public-p50-µs) µs, p99 $(api public-p99-µs) µs)," \
+  "private $(api private-req/s) req/s (p50 $(api private-p50-µs) µs, p99 $(api private-p99-µs) µs)"
+budget "private/public throughput of the local API" "$(api private/public)" ">=" 0.8 x
 
 echo "== go test ./..."
 read -r warm warm_mb < <(timed 3 go test -count=1 ./...)
