@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/stacks"
 )
 
@@ -343,10 +344,10 @@ func TestCdkNagRunsOnEveryStage(t *testing.T) {
 	}
 	for name := range apps {
 		for _, finding := range []string{
-			"AwsSolutions-IAM4 " + stacks.StageID(name) + "/Api/Careless/ServiceRole/Resource",
-			"Serverless-LambdaDefaultMemorySize " + stacks.StageID(name) + "/Api/Careless/Resource",
-			"Serverless-LambdaTracing " + stacks.StageID(name) + "/Api/Careless/Resource",
-			"Serverless-LambdaDLQ " + stacks.StageID(name) + "/Api/Careless/Resource",
+			"AwsSolutions-IAM4 " + apitemplate.StageID(name) + "/Api/Careless/ServiceRole/Resource",
+			"Serverless-LambdaDefaultMemorySize " + apitemplate.StageID(name) + "/Api/Careless/Resource",
+			"Serverless-LambdaTracing " + apitemplate.StageID(name) + "/Api/Careless/Resource",
+			"Serverless-LambdaDLQ " + apitemplate.StageID(name) + "/Api/Careless/Resource",
 		} {
 			if !found[finding] {
 				t.Errorf("cdk-nag did not report %s", finding)

@@ -246,8 +246,8 @@ func TestEveryStageInCDKJSONIsSynthesized(t *testing.T) {
 			t.Errorf("stage %q of cdk.json has no stack", name)
 			continue
 		}
-		if got, want := *stack.Node().Path(), stacks.StageID(name)+"/Api"; got != want {
-			t.Errorf("stage %q: stack path %q, want %q (deployed with npx cdk deploy '%s/*')", name, got, want, stacks.StageID(name))
+		if got, want := *stack.Node().Path(), apitemplate.StageID(name)+"/Api"; got != want {
+			t.Errorf("stage %q: stack path %q, want %q (deployed with npx cdk deploy '%s/*')", name, got, want, apitemplate.StageID(name))
 		}
 	}
 }
@@ -369,7 +369,7 @@ func TestFunctions(t *testing.T) {
 				template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), map[string]any{"ManagedPolicyArns": assertions.Match_Absent()})
 				for _, pkg := range stacks.Functions {
 					template.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
-						"Metadata": map[string]any{stacks.GoPackageMetadataKey: pkg},
+						"Metadata": map[string]any{apitemplate.GoPackageMetadataKey: pkg},
 					})
 				}
 			})

@@ -11,7 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unicode"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // StagesContextKey is the cdk.json context key that holds one entry per stage.
@@ -190,7 +191,7 @@ func applyOverrides(stages map[string]any, context map[string]any) error {
 
 // parseStage decodes and validates one stage, returning every problem found.
 func parseStage(name string, raw any) (Stage, []string) {
-	stage := Stage{Name: name, ID: StageID(name)}
+	stage := Stage{Name: name, ID: apitemplate.StageID(name)}
 	var problems []string
 	fail := func(field, format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("stage %q: %s: %s", name, field, fmt.Sprintf(format, args...)))
@@ -334,16 +335,6 @@ func validOrigin(origin string) bool {
 	u, err := url.Parse(origin)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
 		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
-}
-
-// StageID turns a stage name into its construct ID: "dev" becomes "Dev".
-func StageID(name string) string {
-	if name == "" {
-		return name
-	}
-	runes := []rune(name)
-	runes[0] = unicode.ToUpper(runes[0])
-	return string(runes)
 }
 
 // unknownKeys lists the dotted paths of keys in object that typ has no JSON field for.

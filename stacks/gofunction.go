@@ -18,12 +18,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 )
-
-// GoPackageMetadataKey is the CloudFormation metadata key on each function that
-// names its Go package, so tools that read the template can build the same code.
-const GoPackageMetadataKey = "GoPackage"
 
 // GoFunctionProps configures a Go Lambda function.
 type GoFunctionProps struct {
@@ -69,7 +66,7 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Tracing:      awslambda.Tracing_ACTIVE,
 		Environment:  &environment,
 	})
-	fn.Node().DefaultChild().(awslambda.CfnFunction).AddMetadata(jsii.String(GoPackageMetadataKey), props.Package)
+	fn.Node().DefaultChild().(awslambda.CfnFunction).AddMetadata(jsii.String(apitemplate.GoPackageMetadataKey), props.Package)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("Serverless-LambdaDLQ"),

@@ -206,7 +206,7 @@ func sorted(list []string) []string {
 func urlFromOutputs(path, stage, stack string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, strings.ToUpper(stage[:1])+stage[1:], path)
+		return "", fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, apitemplate.StageID(stage), path)
 	}
 	var outputs map[string]map[string]string
 	if err := json.Unmarshal(data, &outputs); err != nil {

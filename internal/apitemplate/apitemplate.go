@@ -13,9 +13,18 @@ import (
 	"strings"
 )
 
-// GoPackageMetadataKey matches stacks.GoPackageMetadataKey; this package does not
-// import stacks, so that tools reading templates do not link the CDK.
+// GoPackageMetadataKey is the CloudFormation metadata key on each function that
+// names its Go package, so tools that read the template can build the same code.
+// It lives here rather than in stacks, so that such tools do not link the CDK.
 const GoPackageMetadataKey = "GoPackage"
+
+// StageID turns a stage name from cdk.json into its CDK Stage ID: "dev" becomes "Dev".
+func StageID(name string) string {
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
+}
 
 // API is the HTTP API of one stage.
 type API struct {
@@ -158,7 +167,7 @@ func Load(cdkOut, stage string) (*API, error) {
 	if stage == "" {
 		return nil, errors.New("no stage given")
 	}
-	dir := filepath.Join(cdkOut, "assembly-"+strings.ToUpper(stage[:1])+stage[1:])
+	dir := filepath.Join(cdkOut, "assembly-"+StageID(stage))
 	templates, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
 	if err != nil || len(templates) != 1 {
 		return nil, fmt.Errorf("stage %q: expected one template in %s, found %d: is the stage in cdk.json, and was it synthesized?", stage, dir, len(templates))
