@@ -4,7 +4,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: synth test update-snapshots vet policy local smoke bench check clean
+.PHONY: help synth test update-snapshots vet policy synth-refuses-bad-config local smoke bench check clean
+.DEFAULT_GOAL := help
 
 STAGE ?= dev
 
@@ -12,9 +13,13 @@ $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | awk '{i = index($$0, ": "); printf "  %-26s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2)}'
+
 ## synth: synthesize every stage into cdk.out, with CDK's template validation on
 synth: $(NODE_MODULES)
-	npx cdk synth --quiet
+	npx cdk synth --quiet '**'
 
 ## test: unit, snapshot and handler tests (the README's test command)
 test: $(NODE_MODULES)
@@ -29,10 +34,14 @@ vet:
 	@unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' | xargs gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 
-## policy: cfn-lint and the AWS Control Tower guard rules over the templates in cdk.out (run synth first)
+## policy: cfn-lint and the AWS Control Tower guard rules over every stage's template in cdk.out (run synth first)
 policy: $(NODE_MODULES)
 	cfn-lint
 	go run ./cmd/apictl policy
+
+## synth-refuses-bad-config: a bad -c override stops the real `cdk synth` with the stage, the field and the fix
+synth-refuses-bad-config: $(NODE_MODULES)
+	scripts/synth-refuses-bad-config.sh
 
 ## local: serve STAGE (default dev) on 127.0.0.1:3000 with the dev issuer, and print curl lines to try
 local: $(NODE_MODULES)
@@ -46,8 +55,9 @@ smoke: $(NODE_MODULES)
 bench: $(NODE_MODULES)
 	scripts/bench.sh
 
-## check: everything CI runs
-check: vet test synth policy
+## check: everything CI runs: vet, test, synth, synth-refuses-bad-config, policy
+check: vet test synth synth-refuses-bad-config policy
 
+## clean: remove cdk.out
 clean:
 	rm -rf cdk.out

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,6 +82,8 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 	}{
 		{"domain missing", set(validStage(), "auth0.domain", nil), `stage "dev": auth0.domain: missing: set it to your Auth0 tenant domain`},
 		{"domain and issuer", set(validStage(), "auth0.issuer", "https://login.acme.test/"), `stage "dev": auth0.issuer: set together with auth0.domain`},
+		{"domain with http", set(validStage(), "auth0.domain", "http://tenant.auth0.com"), `stage "dev": auth0.domain: "http://tenant.auth0.com" starts with http://, but Auth0 issuers are always https: write the tenant's host alone`},
+		{"domain with a path", set(validStage(), "auth0.domain", "tenant.auth0.com/api"), `auth0.domain: "tenant.auth0.com/api" is not a domain name: expected the tenant's host alone, without a path`},
 		{"domain not a host", set(validStage(), "auth0.domain", "acme eu auth0"), `auth0.domain: "acme eu auth0" is not a domain name`},
 		{"issuer not https", set(set(validStage(), "auth0.domain", nil), "auth0.issuer", "http://login.acme.test/"), `auth0.issuer: "http://login.acme.test/" is not an https URL`},
 		{"auth0 issuer without slash", set(set(validStage(), "auth0.domain", nil), "auth0.issuer", "https://acme.eu.auth0.com"), `lacks the trailing slash`},
@@ -175,13 +176,28 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// The CLI prints the app's stderr on every synth and deploy, so a warning
+// printed there reaches the user, once per stage.
 func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
-	for name, stack := range shipped(t) {
-		warnings := *assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"),
-			assertions.Match_StringLikeRegexp(jsii.String("still has the shipped example Auth0 settings")))
-		if len(warnings) != 1 {
-			t.Errorf("stage %s: %d placeholder warnings, want 1", name, len(warnings))
+	output, exit := runApp(t, cdkJSONContext(t), t.TempDir())
+	if exit != 0 {
+		t.Fatalf("exit status %d:\n%s", exit, output)
+	}
+	for name := range shipped(t) {
+		want := fmt.Sprintf("warning: stage %q still has the shipped example Auth0 settings", name)
+		if n := strings.Count(output, want); n != 1 {
+			t.Errorf("stage %s: %d placeholder warnings on stderr, want 1:\n%s", name, n, output)
 		}
+	}
+}
+
+func TestClientIDAudienceWarnsAtSynthNamingStageAndField(t *testing.T) {
+	context := cdkJSONContext(t)
+	context["stages.prod.auth0.audience"] = `["kbyuFDidLLm280LIwVFiazOqjO3ty8KH"]`
+	output, exit := runApp(t, context, t.TempDir())
+	want := `warning: stage "prod": auth0.audience[0] "kbyuFDidLLm280LIwVFiazOqjO3ty8KH" looks like an Auth0 application client ID`
+	if exit != 0 || strings.Count(output, want) != 1 {
+		t.Errorf("exit %d, want 0 and one line %q:\n%s", exit, want, output)
 	}
 }
 
@@ -392,15 +408,10 @@ func TestBadConfigFailsSynthWithoutTemplate(t *testing.T) {
 	context := cdkJSONContext(t)
 	context["stages.prod.auth0.domain"] = ""
 	context["stages.prod.function.timeoutSeconds"] = "45"
-	encoded, _ := json.Marshal(context)
 	outdir := t.TempDir()
-
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), runAppEnv+"=1", "CDK_CONTEXT_JSON="+string(encoded), "CDK_OUTDIR="+outdir)
-	output, err := cmd.CombinedOutput()
-	exit, ok := err.(*exec.ExitError)
-	if !ok || exit.ExitCode() != 1 {
-		t.Fatalf("want exit status 1, got %v\n%s", err, output)
+	output, exit := runApp(t, context, outdir)
+	if exit != 1 {
+		t.Fatalf("want exit status 1, got %d\n%s", exit, output)
 	}
 	for _, want := range []string{`stage "prod": auth0.domain: missing`, `stage "prod": function.timeoutSeconds: 45 is out of range`} {
 		if !strings.Contains(string(output), want) {

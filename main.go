@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -16,19 +17,31 @@ import (
 )
 
 func main() {
+	os.Exit(run(os.Stderr))
+}
+
+// run synthesizes the app and returns the exit status. A stage's warnings go
+// to stderr: the CDK CLI shows the app's stderr on synth and deploy, whereas
+// it prints the stacks' warning annotations only for the stacks selected.
+func run(stderr io.Writer) int {
+	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	if _, err := buildApp(app); err != nil {
+	stages, err := loadStages(app)
+	if err == nil {
+		for _, stage := range stages {
+			for _, warning := range stage.Warnings {
+				fmt.Fprintln(stderr, "warning:", warning)
+			}
+		}
+		addStages(app, stages)
+		err = synthesize(app)
+	}
+	if err != nil {
 		// No template is written: the CLI reports the app's exit status.
-		fmt.Fprintln(os.Stderr, "error:", err)
-		jsii.Close()
-		os.Exit(1)
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
 	}
-	if err := synthesize(app); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		jsii.Close()
-		os.Exit(1)
-	}
-	jsii.Close()
+	return 0
 }
 
 // synthesize writes the cloud assembly. The CDK reports failed validations,
@@ -44,17 +57,19 @@ func synthesize(app awscdk.App) (err error) {
 	return nil
 }
 
-// buildApp adds every configured stage to the app and returns their API stacks,
-// keyed by stage name.
-func buildApp(app awscdk.App) (map[string]awscdk.Stack, error) {
+// loadStages reads and validates the stages of the app's context and the route table.
+func loadStages(app awscdk.App) ([]stacks.Stage, error) {
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)
 	stages, err := stacks.LoadStages(context)
 	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
 		err = errors.Join(err, fmt.Errorf("invalid route table in stacks/routes.go:\n  - %s", strings.Join(problems, "\n  - ")))
 	}
-	if err != nil {
-		return nil, err
-	}
+	return stages, err
+}
+
+// addStages adds every stage to the app and returns their API stacks, keyed by
+// stage name.
+func addStages(app awscdk.App, stages []stacks.Stage) map[string]awscdk.Stack {
 
 	// Compile the functions while the stages are declared, not when the first
 	// function's asset is bundled.
@@ -70,16 +85,13 @@ func buildApp(app awscdk.App) (map[string]awscdk.Stack, error) {
 		// resource. Aspects on the App would not reach into a Stage.
 		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-		apis[stage.Name] = stacks.NewApiStack(cdkStage, "Api", &stacks.ApiStackProps{
+		apis[stage.Name] = stacks.NewAPIStack(cdkStage, "Api", &stacks.APIStackProps{
 			StackProps: awscdk.StackProps{Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")")},
 			Stage:      stage,
 			Routes:     stacks.Routes,
 		})
-		for _, warning := range stage.Warnings {
-			awscdk.Annotations_Of(apis[stage.Name]).AddWarningV2(jsii.String("auth0-http-api:config"), jsii.String(warning))
-		}
 	}
-	return apis, nil
+	return apis
 }
 
 // environment pins the stage to an account and region when cdk.json names them;

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,7 +67,30 @@ func synth(context map[string]any) (map[string]awscdk.Stack, error) {
 		ctx[key] = value
 	}
 	ctx["aws:cdk:bundling-stacks"] = []any{}
-	return buildApp(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}))
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	stages, err := loadStages(app)
+	if err != nil {
+		return nil, err
+	}
+	return addStages(app, stages), nil
+}
+
+// runApp runs the app as the CDK CLI does, with the context in
+// CDK_CONTEXT_JSON and without bundling, and returns what it printed and its
+// exit status.
+func runApp(t *testing.T, context map[string]any, outdir string) (string, int) {
+	t.Helper()
+	context["aws:cdk:bundling-stacks"] = []any{}
+	encoded, _ := json.Marshal(context)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), runAppEnv+"=1", "CDK_CONTEXT_JSON="+string(encoded), "CDK_OUTDIR="+outdir)
+	output, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return string(output), exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(output), 0
 }
 
 var (

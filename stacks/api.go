@@ -1,3 +1,7 @@
+// Package stacks holds the CDK code: the typed stage configuration and its
+// validation, the route table, the API stack, the Go function construct and
+// the default-deny check. It is the only package besides the app that links the
+// CDK, so that tools and tests that need no CDK stay small.
 package stacks
 
 import (
@@ -16,8 +20,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
-// ApiStackProps configures one stage's API stack.
-type ApiStackProps struct {
+// APIStackProps configures one stage's API stack.
+type APIStackProps struct {
 	awscdk.StackProps
 	Stage  Stage
 	Routes []Route
@@ -37,34 +41,45 @@ var AccessLogFormat = map[string]string{
 	"sub":             "$context.authorizer.claims.sub",
 }
 
-// NewApiStack declares the HTTP API of one stage: a JWT authorizer on the stage's
+// NewAPIStack declares the HTTP API of one stage: a JWT authorizer on the stage's
 // Auth0 tenant as the default for every route, the routes of the route table, and
 // the Go functions behind them.
-func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) awscdk.Stack {
+func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	config := props.Stage.Config
+	api := newHTTPAPI(stack, props.Stage)
+	logKey := newLogKey(stack, props.Stage.Name)
+	integrations := newFunctions(stack, props.Stage, props.Routes, logKey)
+	addRoutes(api, props.Routes, integrations)
+	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
+	stage := newStage(stack, api, props.Stage.Config, logKey)
+	addOutputs(stack, stage, props.Stage)
+	return stack
+}
 
-	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), jsii.String(props.Stage.Issuer),
+// newHTTPAPI declares the API with the stage's JWT authorizer as every route's default.
+func newHTTPAPI(stack awscdk.Stack, stage Stage) awsapigatewayv2.HttpApi {
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), jsii.String(stage.Issuer),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
 			AuthorizerName: jsii.String("auth0"),
-			JwtAudience:    jsii.Strings(config.Auth0.Audience...),
+			JwtAudience:    jsii.Strings(stage.Config.Auth0.Audience...),
 			IdentitySource: jsii.Strings("$request.header.Authorization"),
 		})
-
-	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		ApiName:     jsii.String("auth0-http-api-" + props.Stage.Name),
-		Description: jsii.String("Auth0-protected HTTP API, stage " + props.Stage.Name),
+	return awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:     jsii.String("auth0-http-api-" + stage.Name),
+		Description: jsii.String("Auth0-protected HTTP API, stage " + stage.Name),
 		// Every route gets the JWT authorizer unless the route table declares it public.
 		DefaultAuthorizer: authorizer,
 		// The stage below replaces the implicit one, which has no logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),
-		CorsPreflight:      corsPreflight(config.Cors),
+		CorsPreflight:      corsPreflight(stage.Config.Cors),
 	})
+}
 
-	// One customer-managed key per stage encrypts every log group: the access log
-	// holds caller IPs and subjects, the function logs hold request metadata.
+// newLogKey declares the stage's customer-managed key for every log group: the
+// access log holds caller IPs and subjects, the function logs hold request metadata.
+func newLogKey(stack awscdk.Stack, stageName string) awskms.Key {
 	logKey := awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the CloudWatch log groups of the auth0-http-api stage " + props.Stage.Name),
+		Description:       jsii.String("Encrypts the CloudWatch log groups of the auth0-http-api stage " + stageName),
 		EnableKeyRotation: jsii.Bool(true),
 	})
 	logKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -89,24 +104,34 @@ func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) aw
 			"BoolIfExists": map[string]any{"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"},
 		},
 	}), nil)
+	return logKey
+}
 
+// newFunctions declares each function the routes use, and its Lambda integration.
+func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey) map[string]awsapigatewayv2integrations.HttpLambdaIntegration {
+	config := stage.Config
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
-	for _, name := range functionsUsed(props.Routes) {
+	for _, name := range functionsUsed(routes) {
 		fn := NewGoFunction(stack, name, &GoFunctionProps{
 			Package:          Functions[name],
 			MemoryMiB:        config.Function.MemoryMiB,
 			TimeoutSeconds:   config.Function.TimeoutSeconds,
 			LogRetentionDays: config.LogRetentionDays,
 			LogKey:           logKey,
-			Environment:      map[string]string{"STAGE": props.Stage.Name},
+			Environment:      map[string]string{"STAGE": stage.Name},
 		})
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name+"Integration"), fn,
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 			})
 	}
+	return integrations
+}
 
-	for _, route := range props.Routes {
+// addRoutes adds the route table's routes. Public ones get no authorizer, and
+// their cdk-nag finding is suppressed with the reason.
+func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[string]awsapigatewayv2integrations.HttpLambdaIntegration) {
+	for _, route := range routes {
 		options := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(route.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(route.Method)},
@@ -126,10 +151,11 @@ func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) aw
 			}
 		}
 	}
-	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
+}
 
+// newStage declares the "$default" stage with throttling and a JSON access log.
+func newStage(stack awscdk.Stack, api awsapigatewayv2.HttpApi, config StageConfig, logKey awskms.IKey) awsapigatewayv2.HttpStage {
 	accessLogs := newLogGroup(stack, "AccessLogs", config.LogRetentionDays, logKey)
-
 	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi: api,
 		// "$default" serves the routes at the root of the URL, exactly as the route table writes them.
@@ -145,17 +171,20 @@ func NewApiStack(scope constructs.Construct, id string, props *ApiStackProps) aw
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(string(logFormat)),
 	})
+	return stage
+}
 
+// addOutputs declares what tools and people need after a deploy.
+func addOutputs(stack awscdk.Stack, stage awsapigatewayv2.HttpStage, config Stage) {
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: stage.Url(), Description: jsii.String("The API's base URL"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{
-		Value: jsii.String(props.Stage.Issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),
+		Value: jsii.String(config.Issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Audience"), &awscdk.CfnOutputProps{
-		Value: jsii.String(strings.Join(config.Auth0.Audience, ",")), Description: jsii.String("The JWT audiences the authorizer accepts, comma-separated"),
+		Value: jsii.String(strings.Join(config.Config.Auth0.Audience, ",")), Description: jsii.String("The JWT audiences the authorizer accepts, comma-separated"),
 	})
-	return stack
 }
 
 func corsPreflight(cors CorsConfig) *awsapigatewayv2.CorsPreflightOptions {

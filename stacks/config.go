@@ -16,7 +16,7 @@ import (
 )
 
 // StagesContextKey is the cdk.json context key that holds one entry per stage.
-const StagesContextKey = "stages"
+const StagesContextKey = apitemplate.StagesContextKey
 
 // StageConfig is one entry under "stages" in cdk.json's context.
 type StageConfig struct {
@@ -222,7 +222,7 @@ func parseStage(name string, raw any) (Stage, []string) {
 
 	c := stage.Config
 	stage.Issuer = validateIssuer(c.Auth0, fail)
-	stage.Warnings = append(stage.Warnings, validateAudience(c.Auth0.Audience, fail)...)
+	stage.Warnings = append(stage.Warnings, validateAudience(name, c.Auth0.Audience, fail)...)
 	if isPlaceholder(c.Auth0) {
 		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example Auth0 settings (issuer %s): set auth0.domain and auth0.audience to your tenant before you deploy", name, stage.Issuer))
 	}
@@ -265,9 +265,13 @@ func validateIssuer(auth0 Auth0Config, fail func(field, format string, args ...a
 		fail("auth0.issuer", "set together with auth0.domain: keep only one, domain for an Auth0 tenant, issuer for a custom domain or another provider")
 		return ""
 	case auth0.Domain != "":
+		if scheme, _, found := strings.Cut(auth0.Domain, "://"); found && scheme != "https" {
+			fail("auth0.domain", "%q starts with %s://, but Auth0 issuers are always https: write the tenant's host alone, such as your-tenant.eu.auth0.com, and the app derives https://<domain>/", auth0.Domain, scheme)
+			return ""
+		}
 		host := strings.TrimSuffix(strings.TrimPrefix(auth0.Domain, "https://"), "/")
 		if !hostPattern.MatchString(host) {
-			fail("auth0.domain", "%q is not a domain name: expected the tenant's host, such as your-tenant.eu.auth0.com", auth0.Domain)
+			fail("auth0.domain", "%q is not a domain name: expected the tenant's host alone, without a path, port or spaces, such as your-tenant.eu.auth0.com", auth0.Domain)
 			return ""
 		}
 		// Auth0 issues tokens whose "iss" is the tenant URL with a trailing slash,
@@ -286,10 +290,10 @@ func validateIssuer(auth0 Auth0Config, fail func(field, format string, args ...a
 }
 
 // validateAudience returns warnings; errors go through fail.
-func validateAudience(audience []string, fail func(field, format string, args ...any)) []string {
+func validateAudience(stage string, audience []string, fail func(field, format string, args ...any)) []string {
 	var warnings []string
 	if len(audience) == 0 || len(audience) > maxAudiences {
-		fail("auth0.audience", "has %d entries: expected 1 to %d Auth0 API identifiers", len(audience), maxAudiences)
+		fail("auth0.audience", "has %d entries: expected 1 to %d Auth0 API identifiers (Auth0 dashboard, Applications > APIs > Identifier), such as [\"https://api.example.com\"]", len(audience), maxAudiences)
 	}
 	seen := map[string]bool{}
 	for i, entry := range audience {
@@ -302,7 +306,7 @@ func validateAudience(audience []string, fail func(field, format string, args ..
 		case seen[entry]:
 			fail(field, "%q is listed twice: remove the duplicate", entry)
 		case clientIDPattern.MatchString(entry):
-			warnings = append(warnings, fmt.Sprintf("%s %q looks like an Auth0 application client ID: the audience must be the API identifier (Auth0 dashboard, Applications > APIs > Identifier), or every token gets 401", field, entry))
+			warnings = append(warnings, fmt.Sprintf("stage %q: %s %q looks like an Auth0 application client ID: the audience must be the API identifier (Auth0 dashboard, Applications > APIs > Identifier), or every token gets 401", stage, field, entry))
 		}
 		seen[entry] = true
 	}

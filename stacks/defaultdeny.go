@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // defaultDeny fails synth when the template would let a request reach a
@@ -32,15 +34,15 @@ func (d *defaultDeny) Validate() *[]*string {
 			continue
 		}
 		key := *route.RouteKey()
-		authType := "NONE" // CloudFormation's default when the property is absent
+		authType := ""
 		if route.AuthorizationType() != nil {
 			authType = *route.AuthorizationType()
 		}
 		switch {
-		case authType == "NONE" && !public[key]:
+		case apitemplate.IsPublic(authType) && !public[key]:
 			problems = append(problems, jsii.String(fmt.Sprintf(
 				"default deny: route %q (%s) has no authorizer but is not declared public in the route table (stacks/routes.go): give it the JWT authorizer, or declare it Public there", key, *node.Node().Path())))
-		case authType == "JWT" && route.AuthorizerId() == nil:
+		case authType == apitemplate.AuthorizationJWT && route.AuthorizerId() == nil:
 			problems = append(problems, jsii.String(fmt.Sprintf(
 				"default deny: route %q (%s) is of type JWT but names no authorizer: set its AuthorizerId", key, *node.Node().Path())))
 		}

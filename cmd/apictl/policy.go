@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // waiver excuses one guard rule for the resources of one type, in the listed
@@ -34,15 +35,22 @@ type finding struct {
 }
 
 func runPolicy(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("policy", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	cdkOut := flags.String("cdk-out", "cdk.out", "the cloud assembly that `make synth` wrote")
+	flags, p := newFlags("policy", stderr)
 	waiversPath := flags.String("waivers", "cfn-guard-waivers.json", "the documented waivers")
 	guardPackage := flags.String("guard-package", "node_modules/@cdklabs/cdk-validator-cfnguard", "the npm package that ships cfn-guard and the Control Tower rules")
 	if flags.Parse(args) != nil {
 		return 2
 	}
-	findings, waivers, err := checkPolicy(*cdkOut, *waiversPath, *guardPackage)
+	err := p.resolve(waiversPath, guardPackage)
+	var stages []string
+	if err == nil {
+		stages, err = apitemplate.Stages(p.root)
+	}
+	var findings []finding
+	var waivers []*waiver
+	if err == nil {
+		findings, waivers, err = checkPolicy(p.cdkOut, stages, *waiversPath, *guardPackage)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "apictl policy:", err)
 		return 1
@@ -86,8 +94,9 @@ func countUnwaived(findings []finding) int {
 	return n
 }
 
-// checkPolicy runs cfn-guard over each stage's template and applies the waivers.
-func checkPolicy(cdkOut, waiversPath, guardPackage string) ([]finding, []*waiver, error) {
+// checkPolicy runs cfn-guard over each stage's template and applies the
+// waivers. A stage without a template is an error: synth must cover them all.
+func checkPolicy(cdkOut string, stages []string, waiversPath, guardPackage string) ([]finding, []*waiver, error) {
 	waivers, err := loadWaivers(waiversPath)
 	if err != nil {
 		return nil, nil, err
@@ -97,13 +106,12 @@ func checkPolicy(cdkOut, waiversPath, guardPackage string) ([]finding, []*waiver
 		return nil, nil, err
 	}
 	rules := filepath.Join(guardPackage, "rules", "control-tower", "cfn-guard")
-	templates, _ := filepath.Glob(filepath.Join(cdkOut, "assembly-*", "*.template.json"))
-	if len(templates) == 0 {
-		return nil, nil, fmt.Errorf("no templates under %s: run `make synth` first", cdkOut)
-	}
 	var findings []finding
-	for _, template := range templates {
-		stage := stageName(filepath.Base(filepath.Dir(template)))
+	for _, stage := range stages {
+		template, err := apitemplate.TemplatePath(cdkOut, stage)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (run `make synth` first)", err)
+		}
 		types, err := resourceTypes(template)
 		if err != nil {
 			return nil, nil, err
@@ -132,15 +140,6 @@ func stderrOf(err error) string {
 		return string(exit.Stderr)
 	}
 	return ""
-}
-
-// stageName turns "assembly-Dev" into the cdk.json stage name "dev".
-func stageName(assembly string) string {
-	id := strings.TrimPrefix(assembly, "assembly-")
-	if id == "" {
-		return id
-	}
-	return strings.ToLower(id[:1]) + id[1:]
 }
 
 func loadWaivers(path string) ([]*waiver, error) {

@@ -30,10 +30,6 @@ func (t *smokeToken) String() string {
 	return fmt.Sprintf("…%s (sub %s, scopes %q)", t.raw[max(0, len(t.raw)-6):], t.sub, strings.Join(t.scopes, " "))
 }
 
-func (t *smokeToken) holdsAny(scopes []string) bool {
-	return slices.ContainsFunc(t.scopes, func(s string) bool { return slices.Contains(scopes, s) })
-}
-
 // smokeCheck is one request and the answer the template says it must get.
 type smokeCheck struct {
 	route  apitemplate.Route
@@ -121,7 +117,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
 	var checks []smokeCheck
 	for _, route := range api.Routes {
-		if route.AuthorizationType == "NONE" {
+		if route.Public() {
 			checks = append(checks, smokeCheck{route: route, name: "no token", want: 200})
 			continue
 		}
@@ -135,7 +131,7 @@ func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
 		checks = append(checks, smokeCheck{route: route, name: name, header: "Bearer " + full.raw, token: full, want: 200})
 		if limited != nil && len(route.Scopes) > 0 {
 			check := smokeCheck{route: route, name: "limited token", header: "Bearer " + limited.raw, want: 403}
-			if limited.holdsAny(route.Scopes) {
+			if route.Allows(limited.scopes) {
 				check.token, check.want = limited, 200
 			}
 			checks = append(checks, check)
@@ -151,12 +147,7 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 	if method == "ANY" {
 		method = "GET"
 	}
-	path := strings.NewReplacer("{proxy+}", "smoke/check").Replace(c.route.Path)
-	for strings.Contains(path, "{") {
-		start, end := strings.Index(path, "{"), strings.Index(path, "}")
-		path = path[:start] + "smoke" + path[end+1:]
-	}
-	req, _ := http.NewRequest(method, base+path, nil)
+	req, _ := http.NewRequest(method, base+c.route.SamplePath(), nil)
 	if c.header != "" {
 		req.Header.Set("Authorization", c.header)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
@@ -23,7 +24,7 @@ import (
 // fakeAuth0 is an Auth0 tenant on loopback: discovery and keys from a dev
 // issuer, and the client-credentials grant at /oauth/token.
 type fakeAuth0 struct {
-	issuer   *localapi.DevIssuer
+	issuer   *devissuer.Issuer
 	audience string
 	clients  map[string]fakeClient
 }
@@ -58,7 +59,7 @@ func (f *fakeAuth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte(`{"error":"access_denied","error_description":"Service not enabled within domain: ` + req.Audience + `"}`))
 	default:
-		token, _ := f.issuer.AccessToken(localapi.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, TTL: time.Hour})
+		token, _ := f.issuer.AccessToken(devissuer.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, TTL: time.Hour})
 		json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 	}
 }
@@ -79,7 +80,7 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	}}
 	server := httptest.NewServer(auth0)
 	t.Cleanup(server.Close)
-	auth0.issuer = localapi.NewDevIssuer(server.URL+"/", key)
+	auth0.issuer = devissuer.New(server.URL+"/", key)
 
 	served := *api
 	served.Routes = slices.Clone(api.Routes)

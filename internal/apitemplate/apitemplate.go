@@ -1,14 +1,14 @@
 // Package apitemplate reads the HTTP API that a synthesized CloudFormation
 // template declares: its JWT authorizer, its routes and the functions behind
-// them. Tools read the API from here instead of keeping a copy of the route table.
+// them, and what each route means (who may call it, a path to call it on).
+// Tools read the API from here instead of keeping a copy of the route table.
+// It links no CDK: it reads JSON, and synthesizes by running the app.
 package apitemplate
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,14 +17,6 @@ import (
 // names its Go package, so tools that read the template can build the same code.
 // It lives here rather than in stacks, so that such tools do not link the CDK.
 const GoPackageMetadataKey = "GoPackage"
-
-// StageID turns a stage name from cdk.json into its CDK Stage ID: "dev" becomes "Dev".
-func StageID(name string) string {
-	if name == "" {
-		return name
-	}
-	return strings.ToUpper(name[:1]) + name[1:]
-}
 
 // API is the HTTP API of one stage.
 type API struct {
@@ -54,9 +46,46 @@ type Route struct {
 	Key               string // "GET /user"
 	Method            string
 	Path              string
-	AuthorizationType string // "JWT" or "NONE"
+	AuthorizationType string // AuthorizationJWT or AuthorizationNone
 	Scopes            []string
 	Function          string // logical ID of the function behind the route
+}
+
+// The authorization types of an HTTP API route.
+const (
+	AuthorizationNone = "NONE"
+	AuthorizationJWT  = "JWT"
+)
+
+// IsPublic tells whether a route's AuthorizationType lets anyone call it.
+// CloudFormation's default, when the property is absent, is NONE.
+func IsPublic(authorizationType string) bool {
+	return authorizationType == "" || authorizationType == AuthorizationNone
+}
+
+// Public tells whether the route takes requests without any token.
+func (r Route) Public() bool { return IsPublic(r.AuthorizationType) }
+
+// Allows applies API Gateway's scope rule to a verified token's scopes: a
+// route without scopes takes any valid token; otherwise the token must hold
+// at least one of the route's scopes.
+func (r Route) Allows(tokenScopes []string) bool {
+	return len(r.Scopes) == 0 || slices.ContainsFunc(tokenScopes, func(s string) bool { return slices.Contains(r.Scopes, s) })
+}
+
+// SamplePath is a request path that the route matches: each {name} becomes
+// "sample", and a greedy {name+} becomes "sample/path".
+func (r Route) SamplePath() string {
+	segments := strings.Split(r.Path, "/")
+	for i, segment := range segments {
+		switch {
+		case strings.HasPrefix(segment, "{") && strings.HasSuffix(segment, "+}"):
+			segments[i] = "sample/path"
+		case strings.HasPrefix(segment, "{"):
+			segments[i] = "sample"
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // Function is a Lambda function as the template declares it.
@@ -98,7 +127,7 @@ func Parse(template []byte) (*API, error) {
 			if err := json.Unmarshal(r.Properties, &p); err != nil {
 				return nil, fmt.Errorf("authorizer %s: %w", id, err)
 			}
-			if p.AuthorizerType != "JWT" {
+			if p.AuthorizerType != AuthorizationJWT {
 				return nil, fmt.Errorf("authorizer %s is of type %q: only JWT authorizers are supported", id, p.AuthorizerType)
 			}
 			authorizers++
@@ -149,8 +178,8 @@ func Parse(template []byte) (*API, error) {
 			return nil, fmt.Errorf("route %s: route key %q is not METHOD /path", id, p.RouteKey)
 		}
 		authType := p.AuthorizationType
-		if authType == "" {
-			authType = "NONE" // CloudFormation's default
+		if IsPublic(authType) {
+			authType = AuthorizationNone
 		}
 		api.Routes = append(api.Routes, Route{
 			Key: p.RouteKey, Method: method, Path: path, AuthorizationType: authType,
@@ -159,54 +188,6 @@ func Parse(template []byte) (*API, error) {
 	}
 	sort.Slice(api.Routes, func(i, j int) bool { return api.Routes[i].Key < api.Routes[j].Key })
 	return api, nil
-}
-
-// Load reads the API of one stage, named as in cdk.json ("dev"), from a cloud
-// assembly directory (cdk.out): the single stack template under assembly-Dev.
-func Load(cdkOut, stage string) (*API, error) {
-	if stage == "" {
-		return nil, errors.New("no stage given")
-	}
-	dir := filepath.Join(cdkOut, "assembly-"+StageID(stage))
-	templates, err := filepath.Glob(filepath.Join(dir, "*.template.json"))
-	if err != nil || len(templates) != 1 {
-		return nil, fmt.Errorf("stage %q: expected one template in %s, found %d: is the stage in cdk.json, and was it synthesized?", stage, dir, len(templates))
-	}
-	data, err := os.ReadFile(templates[0])
-	if err != nil {
-		return nil, err
-	}
-	api, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", templates[0], err)
-	}
-	if api.StackName, err = stackName(dir); err != nil {
-		return nil, err
-	}
-	return api, nil
-}
-
-// stackName reads the stack's name from the assembly's manifest.
-func stackName(dir string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		return "", err
-	}
-	var manifest struct {
-		Artifacts map[string]struct {
-			Type       string
-			Properties struct{ StackName string }
-		}
-	}
-	if err := json.Unmarshal(data, &manifest); err != nil {
-		return "", fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
-	}
-	for _, artifact := range manifest.Artifacts {
-		if artifact.Type == "aws:cloudformation:stack" && artifact.Properties.StackName != "" {
-			return artifact.Properties.StackName, nil
-		}
-	}
-	return "", fmt.Errorf("%s names no stack", filepath.Join(dir, "manifest.json"))
 }
 
 // AccessMatrix renders who may call each route, one line a route, so that a
@@ -218,7 +199,7 @@ func (api *API) AccessMatrix() string {
 	for _, r := range api.Routes {
 		scopes := strings.Join(r.Scopes, " ")
 		switch {
-		case r.AuthorizationType == "NONE":
+		case r.Public():
 			scopes = "- (public: no token)"
 		case scopes == "":
 			scopes = "- (any valid token)"

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auth0-http-api/cdk/internal/lambdaproc"
 )
 
 // BenchmarkLocalAPI measures requests per second and latency percentiles
@@ -84,53 +86,13 @@ func BenchmarkLocalAPI(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthorize is the JWT check's cost per request with the keys cached,
-// for a client that sends its token again, as clients do until it expires.
-func BenchmarkAuthorize(b *testing.B) {
-	a := &Authorizer{Issuer: suite.issuer.URL, Audiences: suite.api.Audience, Keys: suite.local.Keys}
-	header := "Bearer " + token(b, "read:user")
-	if d := a.Authorize(header, []string{"read:user"}); d.Status != http.StatusOK {
-		b.Fatalf("the benchmark token is refused: %+v", d)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		a.Authorize(header, []string{"read:user"})
-	}
-}
-
-// BenchmarkAuthorizeFirstSight is the check of a token never seen before:
-// what every new token pays once, RS256 verification included.
-func BenchmarkAuthorizeFirstSight(b *testing.B) {
-	a := &Authorizer{Issuer: suite.issuer.URL, Audiences: suite.api.Audience, Keys: suite.local.Keys}
-	header := "Bearer " + token(b, "read:user")
-	b.ReportAllocs()
-	for b.Loop() {
-		a.verified = nil // forget the token, so each check is a first sight
-		if d := a.Authorize(header, []string{"read:user"}); d.Status != http.StatusOK {
-			b.Fatal(d)
-		}
-	}
-}
-
-// BenchmarkAuthorizeThousandsOfScopes: a scope claim with 1,500 entries is still cheap.
-func BenchmarkAuthorizeThousandsOfScopes(b *testing.B) {
-	a := &Authorizer{Issuer: suite.issuer.URL, Audiences: suite.api.Audience, Keys: suite.local.Keys}
-	header := "Bearer " + token(b, append(strings.Fields(strings.Repeat("x:y ", 1500)), "read:user")...)
-	b.ReportAllocs()
-	for b.Loop() {
-		if d := a.Authorize(header, []string{"read:user"}); d.Status != http.StatusOK {
-			b.Fatal(d)
-		}
-	}
-}
-
 // BenchmarkFunctionInit measures a function's cold start on this machine: from
 // starting the claims echo's host build to its first Runtime API "next" request.
 func BenchmarkFunctionInit(b *testing.B) {
 	binary := filepath.Join(suite.tmp, "build", functionID(b, "./functions/claimsecho"), "bootstrap")
 	durations := make([]time.Duration, 0, b.N)
 	for range b.N {
-		pool := NewPool(Function{Name: "init", Binary: binary, Timeout: time.Second})
+		pool := lambdaproc.NewPool(lambdaproc.Function{Name: "init", Binary: binary, Timeout: time.Second})
 		started := time.Now()
 		if err := pool.Warm(context.Background()); err != nil {
 			b.Fatal(err)

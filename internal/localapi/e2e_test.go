@@ -22,7 +22,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
 )
 
 // The suite shares one synthesized template, one test issuer and one local API:
@@ -31,10 +33,26 @@ var suite struct {
 	root     string
 	tmp      string
 	api      *apitemplate.API
-	issuer   *DevIssuer
+	key      *rsa.PrivateKey
+	issuer   *devissuer.Issuer
 	jwksHits atomic.Int64
-	local    *Local
+	local    *Server
+	// functions count the invocations that reach each function, by logical ID.
+	functions map[string]*countingInvoker
 }
+
+// countingInvoker counts the invocations that reach a function.
+type countingInvoker struct {
+	Invoker
+	invocations atomic.Int64
+}
+
+func (c *countingInvoker) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	c.invocations.Add(1)
+	return c.Invoker.Invoke(ctx, event)
+}
+
+func (c *countingInvoker) Invocations() int64 { return c.invocations.Load() }
 
 func TestMain(m *testing.M) {
 	code, err := runSuite(m)
@@ -57,15 +75,14 @@ func runSuite(m *testing.M) (int, error) {
 
 	var synthOutput bytes.Buffer
 	cdkOut := filepath.Join(suite.tmp, "cdk.out")
-	if err := Synthesize(suite.root, cdkOut, &synthOutput); err != nil {
+	if err := apitemplate.Synthesize(suite.root, cdkOut, &synthOutput); err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, synthOutput.String())
 	}
 	if suite.api, err = apitemplate.Load(cdkOut, "dev"); err != nil {
 		return 0, err
 	}
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
+	if suite.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		return 0, err
 	}
 	issuerServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +90,7 @@ func runSuite(m *testing.M) (int, error) {
 		suite.issuer.ServeHTTP(w, r)
 	}))
 	defer issuerServer.Close()
-	suite.issuer = NewDevIssuer(issuerServer.URL+"/", key)
+	suite.issuer = devissuer.New(issuerServer.URL+"/", suite.key)
 
 	suite.local, err = Start(context.Background(), Config{
 		Root: suite.root, API: suite.api, Issuer: suite.issuer.URL, Addr: "127.0.0.1:0",
@@ -85,13 +102,18 @@ func runSuite(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer suite.local.Close()
+	suite.functions = map[string]*countingInvoker{}
+	for id, function := range suite.local.handler.functions {
+		suite.functions[id] = &countingInvoker{Invoker: function}
+		suite.local.handler.functions[id] = suite.functions[id]
+	}
 	return m.Run(), nil
 }
 
 // token mints an access token for the stage's audience with the given scopes.
 func token(t testing.TB, scopes ...string) string {
 	t.Helper()
-	signed, err := suite.issuer.AccessToken(TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], Scopes: scopes, TTL: time.Hour})
+	signed, err := suite.issuer.AccessToken(devissuer.TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], Scopes: scopes, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +133,11 @@ func signed(t testing.TB, change func(jwt.MapClaims)) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// verifierFor checks tokens of issuerURL for the stage's audiences, fetching its keys.
+func verifierFor(issuerURL string) *jwtauth.Verifier {
+	return &jwtauth.Verifier{Issuer: issuerURL, Audiences: suite.api.Audience, Keys: &jwtauth.RemoteKeySet{Issuer: issuerURL}}
 }
 
 type response struct {
@@ -276,7 +303,7 @@ func TestTwoHundredConcurrentRequests(t *testing.T) {
 
 func TestCORSFollowsTheTemplate(t *testing.T) {
 	allowed := suite.api.Cors.AllowOrigins[0]
-	echo := suite.local.Pools[functionID(t, "./functions/claimsecho")]
+	echo := suite.functions[functionID(t, "./functions/claimsecho")]
 	before := echo.Invocations()
 	preflight, _ := http.NewRequest("OPTIONS", suite.local.URL+"/user", nil)
 	preflight.Header.Set("Origin", allowed)
@@ -313,7 +340,7 @@ func TestCORSFollowsTheTemplate(t *testing.T) {
 func TestIdentitySourceNamesTheTokenHeader(t *testing.T) {
 	api := *suite.api
 	api.IdentitySource = []string{"$request.header.X-Access-Token"}
-	server := httptest.NewServer(NewServer(&api, &Authorizer{Issuer: suite.issuer.URL, Audiences: api.Audience, Keys: suite.local.Keys}, suite.local.Pools, nil))
+	server := httptest.NewServer(NewHandler(&api, verifierFor(suite.issuer.URL), suite.local.handler.functions, nil))
 	defer server.Close()
 	for header, want := range map[string]int{"X-Access-Token": 200, "Authorization": 401} {
 		req, _ := http.NewRequest("GET", server.URL+"/private", nil)

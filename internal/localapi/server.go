@@ -1,309 +1,168 @@
 package localapi
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/lambdaproc"
 )
 
-// Quotas of an HTTP API that the local API enforces.
-const (
-	MaxHeaderBytes            = 10240    // request line plus headers
-	MaxPayloadBytes           = 10 << 20 // request body
-	DefaultIntegrationTimeout = 30 * time.Second
-)
-
-// Server is the local HTTP API: routing, the JWT authorizer, and the functions.
-type Server struct {
-	api        *apitemplate.API
-	router     *Router
-	authorizer *Authorizer
-	pools      map[string]*Pool // by the function's logical ID
-	accessLog  io.Writer
-	// IntegrationTimeout: past it API Gateway answers 503; a function that
-	// times out before it answers 500.
+// Config says what the local API runs and how.
+type Config struct {
+	Root   string           // the module root, where the functions' packages are
+	API    *apitemplate.API // read from the synthesized template
+	Issuer string           // replaces the template's issuer when set
+	Addr   string           // listen address, such as 127.0.0.1:3000
+	// MaxProcesses bounds each function's concurrent processes.
+	MaxProcesses int
+	ClockSkew    time.Duration
+	RefetchGap   time.Duration // 0: jwtauth.DefaultRefetchGap
+	// IntegrationTimeout is API Gateway's 30 s limit (0: that default).
 	IntegrationTimeout time.Duration
+	BuildDir           string // where host binaries go
+	// FunctionOutput receives the functions' logs, AccessLog one JSON line per request.
+	FunctionOutput, AccessLog io.Writer
 }
 
-// NewServer serves api with the given authorizer and one pool per function.
-func NewServer(api *apitemplate.API, authorizer *Authorizer, pools map[string]*Pool, accessLog io.Writer) *Server {
-	if accessLog == nil {
-		accessLog = io.Discard
-	}
-	return &Server{api: api, router: NewRouter(api.Routes), authorizer: authorizer, pools: pools, accessLog: accessLog, IntegrationTimeout: DefaultIntegrationTimeout}
+// Server is a running local API, listening on URL.
+type Server struct {
+	URL     string
+	handler *Handler
+	pools   map[string]*lambdaproc.Pool // by the function's logical ID
+	http    *http.Server
+	done    chan struct{}
 }
 
-// ServeHTTP answers one request as API Gateway would.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	started := time.Now()
-	requestID := newRequestID()
-	w.Header().Set("apigw-requestid", requestID)
-	status, routeKey, authError := s.serve(w, r, requestID)
-	fmt.Fprintf(s.accessLog, `{"requestId":%q,"routeKey":%q,"status":%d,"responseLatency":%d,"authorizerError":%q}`+"\n",
-		requestID, routeKey, status, time.Since(started).Milliseconds(), authError)
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string) (status int, routeKey, authError string) {
-	// Checked before anything else, so oversized headers never reach the cryptography.
-	if requestHeaderBytes(r) > MaxHeaderBytes {
-		return writeMessage(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"), "-", ""
+// Start builds every function for this machine, starts one warm process each,
+// and serves the API. It returns once the API accepts requests.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	issuer := cfg.API.Issuer
+	if cfg.Issuer != "" {
+		issuer = cfg.Issuer
 	}
-	cors := s.corsHeaders(w, r)
-	if cors && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		// API Gateway answers preflights itself, before routes and authorizers.
-		w.WriteHeader(http.StatusNoContent)
-		return http.StatusNoContent, "preflight", ""
+	if err := CheckIssuerURL(issuer); err != nil {
+		return nil, err
 	}
-	route, params, ok := s.router.Match(r.Method, r.URL.Path)
-	if !ok {
-		return writeMessage(w, http.StatusNotFound, "Not Found"), "-", ""
+	if cfg.IntegrationTimeout == 0 {
+		cfg.IntegrationTimeout = DefaultIntegrationTimeout
 	}
-	var decision Decision
-	if route.AuthorizationType == "JWT" {
-		decision = s.authorizer.Authorize(r.Header.Get(s.tokenHeader()), route.Scopes)
-		switch decision.Status {
-		case http.StatusUnauthorized:
-			w.Header().Set("www-authenticate", decision.WWWAuthenticate(route.Scopes))
-			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), route.Key, decision.Reason
-		case http.StatusForbidden:
-			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
-	if err != nil || len(body) > MaxPayloadBytes {
-		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large"), route.Key, ""
-	}
-	pool, ok := s.pools[route.Function]
-	if !ok {
-		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
-	}
-	event, _ := json.Marshal(buildEvent(r, route, params, body, requestID, decision))
-	payload, err := pool.Invoke(r.Context(), event)
-	switch {
-	case errors.Is(err, ErrFunctionTimeout) && time.Duration(s.api.Functions[route.Function].TimeoutSeconds)*time.Second >= s.IntegrationTimeout:
-		return writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable"), route.Key, ""
-	case err != nil:
-		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
-	}
-	return writeFunctionResponse(w, payload, s.api.Cors != nil), route.Key, ""
-}
-
-// tokenHeader is the header the authorizer's identity source names
-// ("$request.header.Authorization" unless the template says otherwise).
-func (s *Server) tokenHeader() string {
-	for _, source := range s.api.IdentitySource {
-		if name, ok := strings.CutPrefix(source, "$request.header."); ok {
-			return name
-		}
-	}
-	return "Authorization"
-}
-
-// corsHeaders adds the API's CORS headers when the request's origin is allowed,
-// and tells whether it did.
-func (s *Server) corsHeaders(w http.ResponseWriter, r *http.Request) bool {
-	cors, origin := s.api.Cors, r.Header.Get("Origin")
-	if cors == nil || origin == "" || !(slices.Contains(cors.AllowOrigins, origin) || slices.Contains(cors.AllowOrigins, "*")) {
-		return false
-	}
-	h := w.Header()
-	h.Set("access-control-allow-origin", origin)
-	h.Add("vary", "origin")
-	if cors.AllowCredentials {
-		h.Set("access-control-allow-credentials", "true")
-	}
-	if len(cors.ExposeHeaders) > 0 {
-		h.Set("access-control-expose-headers", strings.Join(cors.ExposeHeaders, ","))
-	}
-	if r.Method == http.MethodOptions {
-		h.Set("access-control-allow-methods", strings.Join(cors.AllowMethods, ","))
-		h.Set("access-control-allow-headers", strings.Join(cors.AllowHeaders, ","))
-		if cors.MaxAge > 0 {
-			h.Set("access-control-max-age", strconv.Itoa(cors.MaxAge))
-		}
-	}
-	return true
-}
-
-func writeMessage(w http.ResponseWriter, status int, message string) int {
-	w.Header().Set("content-type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"message":%q}`, message)
-	return status
-}
-
-// requestHeaderBytes is the size of the request line and headers as sent.
-func requestHeaderBytes(r *http.Request) int {
-	size := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
-	for name, values := range r.Header {
-		for _, value := range values {
-			size += len(name) + len(value) + 4
-		}
-	}
-	return size
-}
-
-// event is the Lambda payload format 2.0 as API Gateway builds it. It is its
-// own type because aws-lambda-go omits null scopes, which API Gateway sends.
-type event struct {
-	Version               string            `json:"version"`
-	RouteKey              string            `json:"routeKey"`
-	RawPath               string            `json:"rawPath"`
-	RawQueryString        string            `json:"rawQueryString"`
-	Cookies               []string          `json:"cookies,omitempty"`
-	Headers               map[string]string `json:"headers"`
-	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
-	PathParameters        map[string]string `json:"pathParameters,omitempty"`
-	RequestContext        requestContext    `json:"requestContext"`
-	Body                  string            `json:"body,omitempty"`
-	IsBase64Encoded       bool              `json:"isBase64Encoded"`
-}
-
-type requestContext struct {
-	AccountID    string           `json:"accountId"`
-	APIID        string           `json:"apiId"`
-	Authorizer   *eventAuthorizer `json:"authorizer,omitempty"`
-	DomainName   string           `json:"domainName"`
-	DomainPrefix string           `json:"domainPrefix"`
-	HTTP         struct {
-		Method    string `json:"method"`
-		Path      string `json:"path"`
-		Protocol  string `json:"protocol"`
-		SourceIP  string `json:"sourceIp"`
-		UserAgent string `json:"userAgent"`
-	} `json:"http"`
-	RequestID string `json:"requestId"`
-	RouteKey  string `json:"routeKey"`
-	Stage     string `json:"stage"`
-	Time      string `json:"time"`
-	TimeEpoch int64  `json:"timeEpoch"`
-}
-
-type eventAuthorizer struct {
-	JWT struct {
-		Claims map[string]string `json:"claims"`
-		Scopes []string          `json:"scopes"` // null on routes without authorization scopes
-	} `json:"jwt"`
-}
-
-func buildEvent(r *http.Request, route apitemplate.Route, params map[string]string, body []byte, requestID string, decision Decision) event {
-	now := time.Now()
-	e := event{
-		Version: "2.0", RouteKey: route.Key, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery,
-		Headers: map[string]string{}, PathParameters: params,
-	}
-	if len(params) == 0 {
-		e.PathParameters = nil
-	}
-	for name, values := range r.Header {
-		if strings.EqualFold(name, "Cookie") {
-			for _, value := range values {
-				e.Cookies = append(e.Cookies, strings.Split(value, "; ")...)
-			}
-			continue
-		}
-		e.Headers[strings.ToLower(name)] = strings.Join(values, ",")
-	}
-	e.Headers["host"] = r.Host
-	if query := r.URL.Query(); len(query) > 0 {
-		e.QueryStringParameters = map[string]string{}
-		for name, values := range query {
-			e.QueryStringParameters[name] = strings.Join(values, ",")
-		}
-	}
-	if utf8.Valid(body) {
-		e.Body = string(body)
-	} else {
-		e.Body, e.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
-	}
-
-	c := &e.RequestContext
-	c.AccountID, c.APIID, c.Stage = "000000000000", "local", "$default"
-	c.DomainName = r.Host
-	c.DomainPrefix, _, _ = strings.Cut(r.Host, ".")
-	c.HTTP.Method, c.HTTP.Path, c.HTTP.Protocol, c.HTTP.UserAgent = r.Method, r.URL.Path, r.Proto, r.UserAgent()
-	c.HTTP.SourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
-	c.RequestID, c.RouteKey = requestID, route.Key
-	c.Time, c.TimeEpoch = now.UTC().Format("02/Jan/2006:15:04:05 -0700"), now.UnixMilli()
-	if route.AuthorizationType == "JWT" {
-		c.Authorizer = &eventAuthorizer{}
-		c.Authorizer.JWT.Claims = decision.Claims
-		if len(route.Scopes) > 0 {
-			c.Authorizer.JWT.Scopes = decision.Scopes
-		}
-	}
-	return e
-}
-
-// writeFunctionResponse maps a payload 2.0 response: an object with statusCode
-// is a full response; any other valid JSON is a 200 JSON body; anything else is
-// an invalid response, which API Gateway answers with 500.
-// With CORS configured on the API, the function's own CORS headers are
-// dropped, as API Gateway drops them.
-func writeFunctionResponse(w http.ResponseWriter, payload []byte, apiHasCORS bool) int {
-	var resp struct {
-		StatusCode      json.RawMessage   `json:"statusCode"`
-		Headers         map[string]string `json:"headers"`
-		Cookies         []string          `json:"cookies"`
-		Body            string            `json:"body"`
-		IsBase64Encoded bool              `json:"isBase64Encoded"`
-	}
-	err := json.Unmarshal(payload, &resp)
+	pools, err := startFunctions(ctx, cfg)
 	if err != nil {
-		// Not a well-formed response object: valid JSON of another shape is a
-		// body, unless it is an object that names a statusCode.
-		var fields map[string]json.RawMessage
-		if !json.Valid(payload) || (json.Unmarshal(payload, &fields) == nil && fields["statusCode"] != nil) {
-			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		}
+		return nil, err
 	}
-	if resp.StatusCode == nil {
-		w.Header().Set("content-type", "application/json")
-		w.Write(payload)
-		return http.StatusOK
+	keys := &jwtauth.RemoteKeySet{Issuer: issuer, RefetchGap: cfg.RefetchGap}
+	verifier := &jwtauth.Verifier{Issuer: issuer, Audiences: cfg.API.Audience, Keys: keys, ClockSkew: cfg.ClockSkew}
+	functions := map[string]Invoker{}
+	for id, pool := range pools {
+		functions[id] = pool
 	}
-	status, err := strconv.Atoi(string(resp.StatusCode))
-	if err != nil || status < 100 || status > 599 {
-		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	handler := NewHandler(cfg.API, verifier, functions, cfg.AccessLog)
+	handler.integrationTimeout = cfg.IntegrationTimeout
+	listener, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		closePools(pools)
+		return nil, err
 	}
-	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		decoded, err := base64.StdEncoding.DecodeString(resp.Body)
-		if err != nil {
-			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
-		}
-		body = decoded
+	s := &Server{
+		URL:     "http://" + listener.Addr().String(),
+		handler: handler,
+		pools:   pools,
+		done:    make(chan struct{}),
+		http: &http.Server{
+			Handler: handler,
+			// Go refuses far larger headers itself; the API's own 10,240-byte
+			// limit is checked per request.
+			MaxHeaderBytes:    64 << 10,
+			ReadHeaderTimeout: 10 * time.Second,
+		},
 	}
-	for name, value := range resp.Headers {
-		if apiHasCORS && strings.HasPrefix(strings.ToLower(name), "access-control-") {
-			continue
-		}
-		w.Header().Set(name, value)
-	}
-	for _, cookie := range resp.Cookies {
-		w.Header().Add("set-cookie", cookie)
-	}
-	w.WriteHeader(status)
-	io.Copy(w, bytes.NewReader(body))
-	return status
+	go func() {
+		s.http.Serve(listener)
+		close(s.done)
+	}()
+	return s, nil
 }
 
-func newRequestID() string {
-	id := make([]byte, 8)
-	rand.Read(id)
-	return hex.EncodeToString(id)
+// Close stops serving and kills every function process.
+func (s *Server) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.http.Shutdown(ctx)
+	<-s.done
+	closePools(s.pools)
+}
+
+func closePools(pools map[string]*lambdaproc.Pool) {
+	for _, pool := range pools {
+		pool.Close()
+	}
+}
+
+func startFunctions(ctx context.Context, cfg Config) (map[string]*lambdaproc.Pool, error) {
+	pools := map[string]*lambdaproc.Pool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, 0)
+	for id, fn := range cfg.API.Functions {
+		if fn.GoPackage == "" {
+			return nil, fmt.Errorf("function %s has no %s metadata: the template does not say which Go package to run", id, apitemplate.GoPackageMetadataKey)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			binary := filepath.Join(cfg.BuildDir, id, "bootstrap")
+			err := gobuild.Build(cfg.Root, binary, runtime.GOOS, runtime.GOARCH, fn.GoPackage)
+			var pool *lambdaproc.Pool
+			if err == nil {
+				timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
+				pool = lambdaproc.NewPool(lambdaproc.Function{
+					Name: id, Binary: binary, Environment: fn.Environment, Timeout: timeout,
+					MemoryMiB: fn.MemoryMiB, MaxProcesses: cfg.MaxProcesses, Output: cfg.FunctionOutput,
+				})
+				err = pool.Warm(ctx)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if pool != nil {
+				pools[id] = pool
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closePools(pools)
+		return nil, err
+	}
+	return pools, nil
+}
+
+// CheckIssuerURL accepts an https issuer, or http on a loopback address (the dev issuer).
+func CheckIssuerURL(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("issuer %q is not a URL", issuer)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return nil
+	}
+	return fmt.Errorf("issuer %q must be https, or http on a loopback address", issuer)
 }

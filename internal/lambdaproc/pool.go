@@ -1,4 +1,10 @@
-package localapi
+// Package lambdaproc runs Lambda functions' real bootstrap binaries as local
+// processes behind the Lambda Runtime API
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html), so that a
+// function's own main() and lambda.Start run unchanged. A Pool keeps warm
+// processes, starts more up to a bound, and replaces one that crashes or
+// times out.
+package lambdaproc
 
 import (
 	"bytes"
@@ -53,8 +59,8 @@ type Pool struct {
 	mu      sync.Mutex
 	live    map[*process]bool
 	closed  bool
-	starts  atomic.Int64
-	invokes atomic.Int64
+	starts  atomic.Int64 // processes started, for the tests
+	invokes atomic.Int64 // events handed to the function, for the tests
 }
 
 // NewPool prepares a pool; processes start on demand.
@@ -72,10 +78,6 @@ func NewPool(fn Function) *Pool {
 		live:  map[*process]bool{},
 	}
 }
-
-// Starts counts the processes started; Invocations counts the events handed to the function.
-func (p *Pool) Starts() int64      { return p.starts.Load() }
-func (p *Pool) Invocations() int64 { return p.invokes.Load() }
 
 // Warm starts one process and waits until it asks for work, so the first
 // request does not pay for the start.
@@ -291,7 +293,16 @@ func (proc *process) kill() {
 	}
 }
 
-const runtimePrefix = "/2018-06-01/runtime/"
+// The Runtime API's version prefix and the headers of an invocation, as
+// https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html defines them.
+const (
+	runtimePrefix        = "/2018-06-01/runtime/"
+	headerRequestID      = "Lambda-Runtime-Aws-Request-Id"
+	headerDeadline       = "Lambda-Runtime-Deadline-Ms"
+	headerFunctionArn    = "Lambda-Runtime-Invoked-Function-Arn"
+	headerTraceID        = "Lambda-Runtime-Trace-Id"
+	trailerFunctionError = "Lambda-Runtime-Function-Error-Type"
+)
 
 // ServeHTTP is the Lambda Runtime API for this one process.
 func (proc *process) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -304,10 +315,10 @@ func (proc *process) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			proc.mu.Lock()
 			proc.current = inv
 			proc.mu.Unlock()
-			w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:local")
-			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-"+inv.id[:24])
+			w.Header().Set(headerRequestID, inv.id)
+			w.Header().Set(headerDeadline, strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			w.Header().Set(headerFunctionArn, "arn:aws:lambda:us-east-1:000000000000:function:local")
+			w.Header().Set(headerTraceID, "Root=1-00000000-"+inv.id[:24])
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(inv.event)
 		case <-r.Context().Done():
@@ -334,7 +345,7 @@ func (proc *process) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil || len(body) > MaxResponseBytes:
 			inv.done <- outcome{err: fmt.Errorf("%w: response larger than %d bytes", ErrFunctionError, MaxResponseBytes)}
-		case kind == "error" || r.Trailer.Get("Lambda-Runtime-Function-Error-Type") != "":
+		case kind == "error" || r.Trailer.Get(trailerFunctionError) != "":
 			inv.done <- outcome{err: fmt.Errorf("%w: %s", ErrFunctionError, body)}
 		default:
 			inv.done <- outcome{payload: body}

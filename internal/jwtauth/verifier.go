@@ -1,4 +1,11 @@
-package localapi
+// Package jwtauth checks bearer tokens as API Gateway's JWT authorizer for
+// HTTP APIs does (docs/jwt-authorizer.md, and
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html):
+// RSA signatures only, a kid from the issuer's key set, an exact issuer, the
+// aud/client_id rule, exp, nbf and iat. It knows nothing of templates, routes or
+// HTTP servers, so that the local API and a deployed Lambda authorizer run the
+// same checks.
+package jwtauth
 
 import (
 	"bytes"
@@ -7,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,14 +24,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Authorizer checks bearer tokens as API Gateway's HTTP API JWT authorizer does
-// (../shared/docs/http-api-jwt-authorizer.md): RSA signatures only, a kid from
-// the issuer's key set, an exact issuer, the aud/client_id rule, exp/nbf/iat,
-// and any one of the route's scopes.
-type Authorizer struct {
+// Keys finds an issuer's signing key by its kid.
+type Keys interface {
+	Key(kid string) (*rsa.PublicKey, error)
+}
+
+// ErrNoToken: the request carries no token at all. API Gateway answers 401
+// without an error description.
+var ErrNoToken = errors.New("no token")
+
+// Verifier checks tokens of one issuer for a set of audiences.
+type Verifier struct {
 	Issuer    string
 	Audiences []string
-	Keys      *KeySet
+	Keys      Keys
 	// ClockSkew tolerates clocks that disagree; AWS documents none, so the default is 0.
 	ClockSkew time.Duration
 	Now       func() time.Time
@@ -34,31 +46,29 @@ type Authorizer struct {
 	verified map[string]*verifiedToken // by the token's exact text
 }
 
+// Token is a verified token as the authorizer hands it on.
+type Token struct {
+	// Claims are stringified as API Gateway passes them to a function.
+	Claims map[string]string
+	// Scopes are read from "scope" (space-separated), or else "scp".
+	Scopes []string
+}
+
 // verifiedToken is a token whose signature, issuer and audience passed. Clients
 // send the same token until it expires, so remembering it spares the RSA
 // verification, two thirds of a check's cost. It changes no answer: an entry is
 // used only while the key that verified it is still in the key set, and the
 // time claims are checked again on every request.
 type verifiedToken struct {
-	claims      map[string]any
-	stringified map[string]string
-	scopes      []string
-	kid         string
-	key         *rsa.PublicKey
-	expires     time.Time
+	Token
+	claims  map[string]any
+	kid     string
+	key     *rsa.PublicKey
+	expires time.Time
 }
 
 // maxVerifiedTokens bounds the memory the remembered tokens take.
 const maxVerifiedTokens = 10_000
-
-// Decision is the authorizer's answer for one request.
-type Decision struct {
-	Status int    // http.StatusOK, http.StatusUnauthorized or http.StatusForbidden
-	Reason string // why a token was refused; empty when no token was sent
-	// Claims are stringified as API Gateway passes them to the function.
-	Claims map[string]string
-	Scopes []string
-}
 
 // The RSA algorithms accepted; the docs leave open which variants count.
 var rsaMethods = map[string]jwt.SigningMethod{
@@ -70,76 +80,65 @@ var rsaMethods = map[string]jwt.SigningMethod{
 // latestTime bounds exp, nbf and iat: year 9999. A larger value is malformed.
 const latestTime = 253402300799
 
-// Authorize decides on the Authorization header's value for a route that
-// requires any one of routeScopes (none: any valid token).
-func (a *Authorizer) Authorize(header string, routeScopes []string) Decision {
+// Verify checks the identity source's value: a token, with or without the
+// "Bearer " prefix. A refused token's error says why, in words fit for the caller.
+func (v *Verifier) Verify(header string) (*Token, error) {
 	if header == "" {
-		return Decision{Status: http.StatusUnauthorized}
+		return nil, ErrNoToken
 	}
 	// Exactly "Bearer " or no prefix: "bearer x" or "Bearer  x" stay malformed tokens.
 	token := strings.TrimPrefix(header, "Bearer ")
-	v, err := a.verifiedToken(token)
+	checked, err := v.verifiedToken(token)
 	if err == nil {
-		err = a.checkTimes(v.claims)
+		err = v.checkTimes(checked.claims)
 	}
-	if err != nil {
-		return Decision{Status: http.StatusUnauthorized, Reason: err.Error()}
-	}
-	if len(routeScopes) > 0 && !slices.ContainsFunc(v.scopes, func(s string) bool { return slices.Contains(routeScopes, s) }) {
-		return Decision{Status: http.StatusForbidden}
-	}
-	return Decision{Status: http.StatusOK, Claims: v.stringified, Scopes: v.scopes}
-}
-
-// verifiedToken returns the remembered check of a token, or checks it now.
-func (a *Authorizer) verifiedToken(token string) (*verifiedToken, error) {
-	a.mu.Lock()
-	v := a.verified[token]
-	a.mu.Unlock()
-	if v != nil {
-		if key, err := a.Keys.Key(v.kid); err == nil && key == v.key {
-			return v, nil
-		}
-	}
-	v, err := a.verify(token)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.verified) >= maxVerifiedTokens {
-		now := a.now()
-		for text, old := range a.verified {
+	return &checked.Token, nil
+}
+
+// verifiedToken returns the remembered check of a token, or checks it now.
+func (v *Verifier) verifiedToken(token string) (*verifiedToken, error) {
+	v.mu.Lock()
+	checked := v.verified[token]
+	v.mu.Unlock()
+	if checked != nil {
+		if key, err := v.Keys.Key(checked.kid); err == nil && key == checked.key {
+			return checked, nil
+		}
+	}
+	checked, err := v.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.verified) >= maxVerifiedTokens {
+		now := v.now()
+		for text, old := range v.verified {
 			if !now.Before(old.expires) {
-				delete(a.verified, text)
+				delete(v.verified, text)
 			}
 		}
 	}
-	if a.verified == nil || len(a.verified) >= maxVerifiedTokens {
-		a.verified = map[string]*verifiedToken{}
+	if v.verified == nil || len(v.verified) >= maxVerifiedTokens {
+		v.verified = map[string]*verifiedToken{}
 	}
-	a.verified[token] = v
-	return v, nil
+	v.verified[token] = checked
+	return checked, nil
 }
 
-func (a *Authorizer) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
 	}
 	return time.Now()
 }
 
-// WWWAuthenticate is the header API Gateway sends with a 401.
-func (d Decision) WWWAuthenticate(routeScopes []string) string {
-	if d.Reason == "" {
-		return "Bearer"
-	}
-	return fmt.Sprintf(`Bearer scope="%s" error="invalid_token" error_description="%s"`, strings.Join(routeScopes, " "), d.Reason)
-}
-
 // verify checks everything about a token but its time claims, which change
 // meaning as time passes.
-func (a *Authorizer) verify(token string) (*verifiedToken, error) {
+func (v *Verifier) verify(token string) (*verifiedToken, error) {
 	if strings.Count(token, ".") != 2 {
 		return nil, errors.New("token contains an invalid number of segments")
 	}
@@ -164,7 +163,7 @@ func (a *Authorizer) verify(token string) (*verifiedToken, error) {
 	if !ok || kid == "" {
 		return nil, errors.New("the token has no kid")
 	}
-	key, err := a.Keys.Key(kid)
+	key, err := v.Keys.Key(kid)
 	if err != nil {
 		return nil, err
 	}
@@ -175,25 +174,25 @@ func (a *Authorizer) verify(token string) (*verifiedToken, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the token claims are invalid: %v", err)
 	}
-	if iss, _ := claims["iss"].(string); iss != a.Issuer {
+	if iss, _ := claims["iss"].(string); iss != v.Issuer {
 		return nil, errors.New("the token issuer is not accepted")
 	}
-	if !a.audienceMatches(claims) {
+	if !v.audienceMatches(claims) {
 		return nil, errors.New("the token audience is not accepted")
 	}
 	exp, _, _ := numericDate(claims, "exp")
-	return &verifiedToken{claims: claims, stringified: stringifyClaims(claims), scopes: tokenScopes(claims), kid: kid, key: key, expires: exp}, nil
+	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims)}, claims: claims, kid: kid, key: key, expires: exp}, nil
 }
 
-func (a *Authorizer) checkTimes(claims map[string]any) error {
-	now := a.now()
+func (v *Verifier) checkTimes(claims map[string]any) error {
+	now := v.now()
 	exp, ok, err := numericDate(claims, "exp")
 	switch {
 	case err != nil:
 		return err
 	case !ok:
 		return errors.New("the token has no exp")
-	case !now.Before(exp.Add(a.ClockSkew)):
+	case !now.Before(exp.Add(v.ClockSkew)):
 		return errors.New("the token has expired")
 	}
 	for _, name := range []string{"nbf", "iat"} {
@@ -201,7 +200,7 @@ func (a *Authorizer) checkTimes(claims map[string]any) error {
 		if err != nil {
 			return err
 		}
-		if present && at.After(now.Add(a.ClockSkew)) {
+		if present && at.After(now.Add(v.ClockSkew)) {
 			return fmt.Errorf("the token %s is in the future", name)
 		}
 	}
@@ -224,18 +223,18 @@ func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
 
 // audienceMatches applies the rule: aud, when present, must hold one accepted
 // audience; client_id counts only when aud is absent.
-func (a *Authorizer) audienceMatches(claims map[string]any) bool {
+func (v *Verifier) audienceMatches(claims map[string]any) bool {
 	aud, present := claims["aud"]
 	if !present {
 		clientID, _ := claims["client_id"].(string)
-		return slices.Contains(a.Audiences, clientID)
+		return slices.Contains(v.Audiences, clientID)
 	}
-	switch v := aud.(type) {
+	switch aud := aud.(type) {
 	case string:
-		return slices.Contains(a.Audiences, v)
+		return slices.Contains(v.Audiences, aud)
 	case []any:
-		for _, entry := range v {
-			if s, ok := entry.(string); ok && slices.Contains(a.Audiences, s) {
+		for _, entry := range aud {
+			if s, ok := entry.(string); ok && slices.Contains(v.Audiences, s) {
 				return true
 			}
 		}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package localapi
+package lambdaproc
 
 import "os/exec"
 

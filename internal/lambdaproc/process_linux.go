@@ -1,4 +1,4 @@
-package localapi
+package lambdaproc
 
 import (
 	"os/exec"

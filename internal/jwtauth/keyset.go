@@ -1,4 +1,4 @@
-package localapi
+package jwtauth
 
 import (
 	"crypto/rsa"
@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// The limits API Gateway documents for fetching an issuer's keys.
+// The limits API Gateway documents for fetching an issuer's keys
+// (docs/jwt-authorizer.md, "The signature").
 const (
 	FetchTimeout      = 1500 * time.Millisecond
 	MaxKeySetBytes    = 150_000
@@ -28,11 +29,11 @@ var (
 	errKeysUnavailable = errors.New("the issuer's signing keys could not be fetched")
 )
 
-// KeySet holds an issuer's RSA signing keys, found through OpenID Connect
+// RemoteKeySet holds an issuer's RSA signing keys, found through OpenID Connect
 // discovery. It fetches them on first use, keeps them for KeyCacheLifetime, and
 // refetches on an unknown kid at most once per RefetchGap. When keys cannot be
 // had, every lookup fails, so tokens are refused (fail closed).
-type KeySet struct {
+type RemoteKeySet struct {
 	Issuer     string
 	Client     *http.Client  // nil: one with FetchTimeout
 	RefetchGap time.Duration // 0: DefaultRefetchGap
@@ -42,14 +43,11 @@ type KeySet struct {
 	keys        map[string]*rsa.PublicKey
 	fetchedAt   time.Time
 	attemptedAt time.Time
-	fetches     atomic.Int64
+	fetches     atomic.Int64 // discovery-and-key-set fetches, for the tests
 }
 
-// Fetches counts the discovery-and-key-set fetches made so far.
-func (k *KeySet) Fetches() int64 { return k.fetches.Load() }
-
 // Key returns the key with the given ID.
-func (k *KeySet) Key(kid string) (*rsa.PublicKey, error) {
+func (k *RemoteKeySet) Key(kid string) (*rsa.PublicKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.now()
@@ -82,7 +80,7 @@ func (k *KeySet) Key(kid string) (*rsa.PublicKey, error) {
 	return nil, errUnknownKeyID
 }
 
-func (k *KeySet) now() time.Time {
+func (k *RemoteKeySet) now() time.Time {
 	if k.Now != nil {
 		return k.Now()
 	}
@@ -90,7 +88,7 @@ func (k *KeySet) now() time.Time {
 }
 
 // fetch follows <issuer>/.well-known/openid-configuration to its jwks_uri.
-func (k *KeySet) fetch() (map[string]*rsa.PublicKey, error) {
+func (k *RemoteKeySet) fetch() (map[string]*rsa.PublicKey, error) {
 	k.fetches.Add(1)
 	client := k.Client
 	if client == nil {
@@ -150,4 +148,16 @@ func getJSON(client *http.Client, url string, into any) error {
 		return fmt.Errorf("%s: larger than %d bytes", url, MaxKeySetBytes)
 	}
 	return json.Unmarshal(body, into)
+}
+
+// StaticKeys is a fixed key set by kid: for tests, and for issuers whose keys
+// are known in advance.
+type StaticKeys map[string]*rsa.PublicKey
+
+// Key returns the key with the given ID.
+func (s StaticKeys) Key(kid string) (*rsa.PublicKey, error) {
+	if key, ok := s[kid]; ok {
+		return key, nil
+	}
+	return nil, errUnknownKeyID
 }

@@ -1,4 +1,7 @@
-package localapi
+// Package devissuer is a local OpenID Connect issuer for development and
+// tests: it serves discovery and a key set for one RSA key, and mints access
+// tokens shaped like Auth0's with it. Nothing deployed uses it.
+package devissuer
 
 import (
 	"crypto/rand"
@@ -20,22 +23,22 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// DevIssuer is a local OpenID Connect issuer: it serves discovery and a key set
-// for one RSA key, and mints RS256 access tokens with it.
-type DevIssuer struct {
+// Issuer serves discovery and a key set for one RSA key, and mints RS256
+// access tokens with it.
+type Issuer struct {
 	URL   string // the issuer, with its trailing slash, as tokens carry it
 	key   *rsa.PrivateKey
 	keyID string
 }
 
-// NewDevIssuer makes an issuer at url that signs with key.
-func NewDevIssuer(url string, key *rsa.PrivateKey) *DevIssuer {
+// New makes an issuer at url that signs with key.
+func New(url string, key *rsa.PrivateKey) *Issuer {
 	sum := sha256.Sum256(key.N.Bytes())
-	return &DevIssuer{URL: url, key: key, keyID: base64.RawURLEncoding.EncodeToString(sum[:12])}
+	return &Issuer{URL: url, key: key, keyID: base64.RawURLEncoding.EncodeToString(sum[:12])}
 }
 
 // KeyID is the kid of the issuer's key.
-func (d *DevIssuer) KeyID() string { return d.keyID }
+func (d *Issuer) KeyID() string { return d.keyID }
 
 // LoadOrCreateKey reads an RSA key from a PEM file, creating a 2048-bit one,
 // readable only by its owner, when the file does not exist.
@@ -63,7 +66,7 @@ func LoadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 }
 
 // ServeHTTP serves the discovery document and the key set.
-func (d *DevIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	base := strings.TrimSuffix(d.URL, "/")
 	var doc any
 	switch r.URL.Path {
@@ -84,7 +87,7 @@ func (d *DevIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // JWK is the public key as a JSON Web Key.
-func (d *DevIssuer) JWK() map[string]string {
+func (d *Issuer) JWK() map[string]string {
 	return map[string]string{
 		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": d.keyID,
 		"n": base64.RawURLEncoding.EncodeToString(d.key.N.Bytes()),
@@ -101,7 +104,7 @@ type TokenRequest struct {
 }
 
 // AccessToken mints an RS256 access token shaped like Auth0's.
-func (d *DevIssuer) AccessToken(req TokenRequest) (string, error) {
+func (d *Issuer) AccessToken(req TokenRequest) (string, error) {
 	now := time.Now()
 	claims := jwt.MapClaims{
 		"iss": d.URL,
@@ -118,7 +121,7 @@ func (d *DevIssuer) AccessToken(req TokenRequest) (string, error) {
 }
 
 // Sign signs any claims with the issuer's key, RS256 and its kid.
-func (d *DevIssuer) Sign(claims jwt.MapClaims) (string, error) {
+func (d *Issuer) Sign(claims jwt.MapClaims) (string, error) {
 	token := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	token.Header["kid"] = d.keyID
 	return token.SignedString(d.key)

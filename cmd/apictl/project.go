@@ -1,0 +1,70 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/gobuild"
+)
+
+// DefaultIssuerPort is where the dev issuer listens, so that tokens minted by
+// `apictl token` match the issuer a running `apictl local --dev-issuer` uses.
+const DefaultIssuerPort = 8765
+
+// project holds what every command that reads a stage needs.
+type project struct {
+	root, cdkOut, stateDir string
+}
+
+// newFlags starts a command's flags with the ones every stage-reading command takes.
+func newFlags(command string, stderr io.Writer) (*flag.FlagSet, *project) {
+	flags := flag.NewFlagSet(command, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	p := &project{}
+	flags.StringVar(&p.cdkOut, "cdk-out", "cdk.out", "the cloud assembly to read; synthesized first when missing or older than the sources")
+	flags.StringVar(&p.stateDir, "state-dir", ".local", "where the dev issuer's key and the host builds live (git-ignored)")
+	return flags, p
+}
+
+// resolve finds the module root and makes the project's paths, and any other
+// given, absolute under it.
+func (p *project) resolve(paths ...*string) error {
+	root, err := gobuild.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	p.root = root
+	for _, dir := range append([]*string{&p.cdkOut, &p.stateDir}, paths...) {
+		if !filepath.IsAbs(*dir) {
+			*dir = filepath.Join(root, *dir)
+		}
+	}
+	return nil
+}
+
+// load reads a stage's API from the template, synthesizing first when the
+// template is missing or stale.
+func (p *project) load(stage string, log io.Writer) (*apitemplate.API, error) {
+	if err := p.resolve(); err != nil {
+		return nil, err
+	}
+	if apitemplate.Stale(p.root, p.cdkOut) {
+		fmt.Fprintf(log, "synthesizing into %s (missing or older than the sources)...\n", p.cdkOut)
+		if err := apitemplate.Synthesize(p.root, p.cdkOut, log); err != nil {
+			return nil, err
+		}
+	}
+	return apitemplate.Load(p.cdkOut, stage)
+}
+
+func (p *project) devIssuer(port int) (*devissuer.Issuer, error) {
+	key, err := devissuer.LoadOrCreateKey(filepath.Join(p.stateDir, "dev-issuer", "key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("dev issuer key: %w", err)
+	}
+	return devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key), nil
+}

@@ -1,0 +1,339 @@
+// Package localapi emulates an API Gateway HTTP API on this machine, from a
+// synthesized template: routing with HTTP API priority, the JWT authorizer
+// (internal/jwtauth), the payload 2.0 event and response mapping, CORS, and
+// API Gateway's status codes. The functions run as real processes
+// (internal/lambdaproc). docs/jwt-authorizer.md says which behaviours AWS
+// documents and which are this project's choice.
+package localapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/lambdaproc"
+)
+
+// Quotas of an HTTP API that the local API enforces
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+const (
+	MaxHeaderBytes            = 10240    // request line plus headers
+	MaxPayloadBytes           = 10 << 20 // request body
+	DefaultIntegrationTimeout = 30 * time.Second
+)
+
+// Invoker runs one invocation of a function: a lambdaproc.Pool.
+type Invoker interface {
+	Invoke(ctx context.Context, event []byte) ([]byte, error)
+}
+
+// Handler answers requests as the HTTP API would: routing, the JWT
+// authorizer, and the functions.
+type Handler struct {
+	api       *apitemplate.API
+	router    *Router
+	verifier  *jwtauth.Verifier
+	functions map[string]Invoker // by the function's logical ID
+	accessLog io.Writer
+	// integrationTimeout: past it API Gateway answers 503; a function that
+	// times out before it answers 500.
+	integrationTimeout time.Duration
+}
+
+// NewHandler serves api with the given verifier and one invoker per function.
+func NewHandler(api *apitemplate.API, verifier *jwtauth.Verifier, functions map[string]Invoker, accessLog io.Writer) *Handler {
+	if accessLog == nil {
+		accessLog = io.Discard
+	}
+	return &Handler{api: api, router: NewRouter(api.Routes), verifier: verifier, functions: functions, accessLog: accessLog, integrationTimeout: DefaultIntegrationTimeout}
+}
+
+// ServeHTTP answers one request as API Gateway would.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	requestID := newRequestID()
+	w.Header().Set("apigw-requestid", requestID)
+	status, routeKey, authError := h.serve(w, r, requestID)
+	fmt.Fprintf(h.accessLog, `{"requestId":%q,"routeKey":%q,"status":%d,"responseLatency":%d,"authorizerError":%q}`+"\n",
+		requestID, routeKey, status, time.Since(started).Milliseconds(), authError)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string) (status int, routeKey, authError string) {
+	// Checked before anything else, so oversized headers never reach the cryptography.
+	if requestHeaderBytes(r) > MaxHeaderBytes {
+		return writeMessage(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"), "-", ""
+	}
+	cors := h.corsHeaders(w, r)
+	if cors && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		// API Gateway answers preflights itself, before routes and authorizers.
+		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent, "preflight", ""
+	}
+	route, params, ok := h.router.Match(r.Method, r.URL.Path)
+	if !ok {
+		return writeMessage(w, http.StatusNotFound, "Not Found"), "-", ""
+	}
+	var token *jwtauth.Token
+	if !route.Public() {
+		var err error
+		token, err = h.verifier.Verify(r.Header.Get(h.tokenHeader()))
+		if err != nil {
+			w.Header().Set("www-authenticate", wwwAuthenticate(route.Scopes, err))
+			reason := err.Error()
+			if errors.Is(err, jwtauth.ErrNoToken) {
+				reason = ""
+			}
+			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), route.Key, reason
+		}
+		if !route.Allows(token.Scopes) {
+			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+	if err != nil || len(body) > MaxPayloadBytes {
+		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large"), route.Key, ""
+	}
+	function, ok := h.functions[route.Function]
+	if !ok {
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
+	}
+	event, _ := json.Marshal(buildEvent(r, route, params, body, requestID, token))
+	payload, err := function.Invoke(r.Context(), event)
+	switch {
+	case errors.Is(err, lambdaproc.ErrFunctionTimeout) && time.Duration(h.api.Functions[route.Function].TimeoutSeconds)*time.Second >= h.integrationTimeout:
+		return writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable"), route.Key, ""
+	case err != nil:
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
+	}
+	return writeFunctionResponse(w, payload, h.api.Cors != nil), route.Key, ""
+}
+
+// tokenHeader is the header the authorizer's identity source names
+// ("$request.header.Authorization" unless the template says otherwise).
+func (h *Handler) tokenHeader() string {
+	for _, source := range h.api.IdentitySource {
+		if name, ok := strings.CutPrefix(source, "$request.header."); ok {
+			return name
+		}
+	}
+	return "Authorization"
+}
+
+// corsHeaders adds the API's CORS headers when the request's origin is allowed,
+// and tells whether it did.
+func (h *Handler) corsHeaders(w http.ResponseWriter, r *http.Request) bool {
+	cors, origin := h.api.Cors, r.Header.Get("Origin")
+	if cors == nil || origin == "" || !(slices.Contains(cors.AllowOrigins, origin) || slices.Contains(cors.AllowOrigins, "*")) {
+		return false
+	}
+	header := w.Header()
+	header.Set("access-control-allow-origin", origin)
+	header.Add("vary", "origin")
+	if cors.AllowCredentials {
+		header.Set("access-control-allow-credentials", "true")
+	}
+	if len(cors.ExposeHeaders) > 0 {
+		header.Set("access-control-expose-headers", strings.Join(cors.ExposeHeaders, ","))
+	}
+	if r.Method == http.MethodOptions {
+		header.Set("access-control-allow-methods", strings.Join(cors.AllowMethods, ","))
+		header.Set("access-control-allow-headers", strings.Join(cors.AllowHeaders, ","))
+		if cors.MaxAge > 0 {
+			header.Set("access-control-max-age", strconv.Itoa(cors.MaxAge))
+		}
+	}
+	return true
+}
+
+// wwwAuthenticate is the header API Gateway sends with a 401: bare without a
+// token, with the route's scopes and the reason otherwise.
+func wwwAuthenticate(routeScopes []string, err error) string {
+	if errors.Is(err, jwtauth.ErrNoToken) {
+		return "Bearer"
+	}
+	return fmt.Sprintf(`Bearer scope="%s" error="invalid_token" error_description="%s"`, strings.Join(routeScopes, " "), err)
+}
+
+func writeMessage(w http.ResponseWriter, status int, message string) int {
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"message":%q}`, message)
+	return status
+}
+
+// requestHeaderBytes is the size of the request line and headers as sent.
+func requestHeaderBytes(r *http.Request) int {
+	size := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
+	for name, values := range r.Header {
+		for _, value := range values {
+			size += len(name) + len(value) + 4
+		}
+	}
+	return size
+}
+
+// event is the Lambda payload format 2.0 as API Gateway builds it. It is its
+// own type because aws-lambda-go omits null scopes, which API Gateway sends.
+type event struct {
+	Version               string            `json:"version"`
+	RouteKey              string            `json:"routeKey"`
+	RawPath               string            `json:"rawPath"`
+	RawQueryString        string            `json:"rawQueryString"`
+	Cookies               []string          `json:"cookies,omitempty"`
+	Headers               map[string]string `json:"headers"`
+	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
+	PathParameters        map[string]string `json:"pathParameters,omitempty"`
+	RequestContext        requestContext    `json:"requestContext"`
+	Body                  string            `json:"body,omitempty"`
+	IsBase64Encoded       bool              `json:"isBase64Encoded"`
+}
+
+type requestContext struct {
+	AccountID    string           `json:"accountId"`
+	APIID        string           `json:"apiId"`
+	Authorizer   *eventAuthorizer `json:"authorizer,omitempty"`
+	DomainName   string           `json:"domainName"`
+	DomainPrefix string           `json:"domainPrefix"`
+	HTTP         struct {
+		Method    string `json:"method"`
+		Path      string `json:"path"`
+		Protocol  string `json:"protocol"`
+		SourceIP  string `json:"sourceIp"`
+		UserAgent string `json:"userAgent"`
+	} `json:"http"`
+	RequestID string `json:"requestId"`
+	RouteKey  string `json:"routeKey"`
+	Stage     string `json:"stage"`
+	Time      string `json:"time"`
+	TimeEpoch int64  `json:"timeEpoch"`
+}
+
+type eventAuthorizer struct {
+	JWT struct {
+		Claims map[string]string `json:"claims"`
+		Scopes []string          `json:"scopes"` // null on routes without authorization scopes
+	} `json:"jwt"`
+}
+
+func buildEvent(r *http.Request, route apitemplate.Route, params map[string]string, body []byte, requestID string, token *jwtauth.Token) event {
+	now := time.Now()
+	e := event{
+		Version: "2.0", RouteKey: route.Key, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery,
+		Headers: map[string]string{}, PathParameters: params,
+	}
+	if len(params) == 0 {
+		e.PathParameters = nil
+	}
+	for name, values := range r.Header {
+		if strings.EqualFold(name, "Cookie") {
+			for _, value := range values {
+				e.Cookies = append(e.Cookies, strings.Split(value, "; ")...)
+			}
+			continue
+		}
+		e.Headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	e.Headers["host"] = r.Host
+	if query := r.URL.Query(); len(query) > 0 {
+		e.QueryStringParameters = map[string]string{}
+		for name, values := range query {
+			e.QueryStringParameters[name] = strings.Join(values, ",")
+		}
+	}
+	if utf8.Valid(body) {
+		e.Body = string(body)
+	} else {
+		e.Body, e.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+	}
+
+	c := &e.RequestContext
+	c.AccountID, c.APIID, c.Stage = "000000000000", "local", "$default"
+	c.DomainName = r.Host
+	c.DomainPrefix, _, _ = strings.Cut(r.Host, ".")
+	c.HTTP.Method, c.HTTP.Path, c.HTTP.Protocol, c.HTTP.UserAgent = r.Method, r.URL.Path, r.Proto, r.UserAgent()
+	c.HTTP.SourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	c.RequestID, c.RouteKey = requestID, route.Key
+	c.Time, c.TimeEpoch = now.UTC().Format("02/Jan/2006:15:04:05 -0700"), now.UnixMilli()
+	if token != nil {
+		c.Authorizer = &eventAuthorizer{}
+		c.Authorizer.JWT.Claims = token.Claims
+		if len(route.Scopes) > 0 {
+			c.Authorizer.JWT.Scopes = token.Scopes
+		}
+	}
+	return e
+}
+
+// writeFunctionResponse maps a payload 2.0 response: an object with statusCode
+// is a full response; any other valid JSON is a 200 JSON body; anything else is
+// an invalid response, which API Gateway answers with 500.
+// With CORS configured on the API, the function's own CORS headers are
+// dropped, as API Gateway drops them.
+func writeFunctionResponse(w http.ResponseWriter, payload []byte, apiHasCORS bool) int {
+	var resp struct {
+		StatusCode      json.RawMessage   `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Cookies         []string          `json:"cookies"`
+		Body            string            `json:"body"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+	}
+	err := json.Unmarshal(payload, &resp)
+	if err != nil {
+		// Not a well-formed response object: valid JSON of another shape is a
+		// body, unless it is an object that names a statusCode.
+		var fields map[string]json.RawMessage
+		if !json.Valid(payload) || (json.Unmarshal(payload, &fields) == nil && fields["statusCode"] != nil) {
+			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+	}
+	if resp.StatusCode == nil {
+		w.Header().Set("content-type", "application/json")
+		w.Write(payload)
+		return http.StatusOK
+	}
+	status, err := strconv.Atoi(string(resp.StatusCode))
+	if err != nil || status < 100 || status > 599 {
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		decoded, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			return writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		}
+		body = decoded
+	}
+	for name, value := range resp.Headers {
+		if apiHasCORS && strings.HasPrefix(strings.ToLower(name), "access-control-") {
+			continue
+		}
+		w.Header().Set(name, value)
+	}
+	for _, cookie := range resp.Cookies {
+		w.Header().Add("set-cookie", cookie)
+	}
+	w.WriteHeader(status)
+	io.Copy(w, bytes.NewReader(body))
+	return status
+}
+
+func newRequestID() string {
+	id := make([]byte, 8)
+	rand.Read(id)
+	return hex.EncodeToString(id)
+}
