@@ -14,8 +14,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
 )
 
 // smokeToken is an access token and what the smoke check needs to know of it.
@@ -27,7 +29,7 @@ type smokeToken struct {
 
 // String shows at most the token's last 6 characters: output may land in CI logs.
 func (t *smokeToken) String() string {
-	return fmt.Sprintf("…%s (sub %s, scopes %q)", t.raw[max(0, len(t.raw)-6):], t.sub, strings.Join(t.scopes, " "))
+	return fmt.Sprintf("…%s (sub %s, scopes %q)", printable(t.raw[max(0, len(t.raw)-6):]), printable(t.sub), strings.Join(t.scopes, " "))
 }
 
 // smokeCheck is one request and the answer the template says it must get.
@@ -67,7 +69,18 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	if *tokenURL == "" {
 		*tokenURL = api.Issuer + "oauth/token"
 	}
-	client := &http.Client{Timeout: *timeout, Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: *timeout}).DialContext}}
+	// The client secret is sent to this URL: in clear text only on this machine.
+	if err := jwtauth.CheckIssuerURL("--token-url", *tokenURL); err != nil {
+		return fail(err)
+	}
+	client := &http.Client{
+		Timeout:   *timeout,
+		Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: *timeout}).DialContext},
+		// A redirect could carry the client secret, or a token, to another host.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return fmt.Errorf("%s answered with a redirect to %s, which smoke does not follow", via[0].URL, printable(req.URL.String()))
+		},
+	}
 
 	full, err := smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0])
 	if err != nil {
@@ -242,6 +255,22 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	return &smokeToken{raw: raw, sub: claims.Sub, scopes: strings.Fields(claims.Scope)}, nil
 }
 
+// printable is remote text fit for a terminal: control characters, which
+// could move the cursor or retitle the window, become spaces, and it is cut
+// at 300 characters.
+func printable(text string) string {
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, text)
+	if runes := []rune(text); len(runes) > 300 {
+		text = string(runes[:300]) + "…"
+	}
+	return text
+}
+
 // clientCredentials asks Auth0 for an access token for audience.
 func clientCredentials(client *http.Client, tokenURL, id, secret, audience string) (string, error) {
 	request, _ := json.Marshal(map[string]string{
@@ -260,7 +289,7 @@ func clientCredentials(client *http.Client, tokenURL, id, secret, audience strin
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	json.Unmarshal(body, &answer)
 	if resp.StatusCode != http.StatusOK || answer.AccessToken == "" {
-		return "", fmt.Errorf("the token endpoint %s refused the client credentials (%d): %s: %s", tokenURL, resp.StatusCode, answer.Error, answer.ErrorDescription)
+		return "", fmt.Errorf("the token endpoint %s refused the client credentials (%d): %s: %s", tokenURL, resp.StatusCode, printable(answer.Error), printable(answer.ErrorDescription))
 	}
 	return answer.AccessToken, nil
 }

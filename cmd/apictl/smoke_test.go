@@ -5,13 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"net"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,9 +180,7 @@ func TestSmokeFailsWhenAScopeRequirementIsDropped(t *testing.T) {
 
 func closedURL(t *testing.T) string {
 	t.Helper()
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	l.Close()
-	return "http://" + l.Addr().String()
+	return fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 }
 
 func TestSmokeErrorsAreClear(t *testing.T) {
@@ -229,5 +229,55 @@ func TestSmokeAcceptsGivenTokens(t *testing.T) {
 	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token", full)
 	if code != 0 || !strings.Contains(out, "no limited token: the 403 checks are skipped") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// The client secret is posted to the token endpoint and nowhere else: a
+// redirect, even a 307 that would re-post the body, is not followed.
+func TestSmokeNeverFollowsARedirectWithTheSecret(t *testing.T) {
+	cdkOut, apiURL, _ := smokeSetup(t, nil)
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), "full-secret-value") {
+			leaked.Add(1)
+		}
+	}))
+	defer elsewhere.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1)+"/oauth/token", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", redirecting.URL+"/oauth/token")
+	if code != 1 || !strings.Contains(errOut, "redirect") {
+		t.Errorf("exit %d, want 1 and a message about the redirect\n%s\n%s", code, out, errOut)
+	}
+	if leaked.Load() != 0 {
+		t.Errorf("the client secret reached the redirect's target %d time(s)", leaked.Load())
+	}
+}
+
+func TestSmokeRefusesAPlainHTTPTokenURLOffLoopback(t *testing.T) {
+	cdkOut, apiURL, _ := smokeSetup(t, nil)
+	code, _, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", "http://tenant.example.com/oauth/token")
+	if code != 1 || !strings.Contains(errOut, "must be https") {
+		t.Errorf("exit %d, stderr %s", code, errOut)
+	}
+}
+
+// Text from the network is printed without control characters, so a hostile
+// endpoint cannot drive the terminal.
+func TestSmokeStripsControlCharactersFromRemoteText(t *testing.T) {
+	cdkOut, apiURL, _ := smokeSetup(t, nil)
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":"access_denied\u001b[2J","error_description":"\u001b]0;owned\u0007bad\r\nclient"}`))
+	}))
+	defer hostile.Close()
+	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", hostile.URL+"/oauth/token")
+	if code != 1 || !strings.Contains(errOut, "access_denied") || !strings.Contains(errOut, "bad") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if strings.ContainsAny(out+errOut[:len(errOut)-1], "\x1b\x07\r") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("remote control characters reached the output: %q", errOut)
 	}
 }

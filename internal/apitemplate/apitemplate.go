@@ -51,6 +51,10 @@ type Route struct {
 	Function          string // logical ID of the function behind the route
 }
 
+// DefaultRouteKey is the catch-all route, chosen when no other route matches
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
+const DefaultRouteKey = "$default"
+
 // The authorization types of an HTTP API route.
 const (
 	AuthorizationNone = "NONE"
@@ -74,8 +78,12 @@ func (r Route) Allows(tokenScopes []string) bool {
 }
 
 // SamplePath is a request path that the route matches: each {name} becomes
-// "sample", and a greedy {name+} becomes "sample/path".
+// "sample", and a greedy {name+} becomes "sample/path". The $default route
+// takes any path.
 func (r Route) SamplePath() string {
+	if r.Key == DefaultRouteKey {
+		return "/sample/path"
+	}
 	segments := strings.Split(r.Path, "/")
 	for i, segment := range segments {
 		switch {
@@ -174,8 +182,12 @@ func Parse(template []byte) (*API, error) {
 			return nil, fmt.Errorf("route %s: %w", id, err)
 		}
 		method, path, ok := strings.Cut(p.RouteKey, " ")
+		if p.RouteKey == DefaultRouteKey {
+			// It takes every method and path that no other route matches.
+			method, path, ok = "ANY", "", true
+		}
 		if !ok {
-			return nil, fmt.Errorf("route %s: route key %q is not METHOD /path", id, p.RouteKey)
+			return nil, fmt.Errorf("route %s: route key %q is not METHOD /path or %s", id, p.RouteKey, DefaultRouteKey)
 		}
 		authType := p.AuthorizationType
 		if IsPublic(authType) {

@@ -41,7 +41,8 @@ func New(url string, key *rsa.PrivateKey) *Issuer {
 func (d *Issuer) KeyID() string { return d.keyID }
 
 // LoadOrCreateKey reads an RSA key from a PEM file, creating a 2048-bit one,
-// readable only by its owner, when the file does not exist.
+// readable only by its owner, when the file does not exist. A file that
+// others can read is refused: its key may already be copied.
 func LoadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -57,6 +58,9 @@ func LoadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: others can read this private key (mode %v): run `chmod 600 %s`, or delete it to get a new one", path, info.Mode().Perm(), path)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

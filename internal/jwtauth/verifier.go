@@ -26,7 +26,25 @@ import (
 
 // Keys finds an issuer's signing key by its kid.
 type Keys interface {
-	Key(kid string) (*rsa.PublicKey, error)
+	Key(kid string) (*Key, error)
+}
+
+// Key is a public signing key and, when its JWK names one, the one algorithm
+// it may verify.
+type Key struct {
+	Public    *rsa.PublicKey
+	Algorithm string // "" when the JWK has no "alg"
+}
+
+// Detail is the whole story of a refusal, for the server log: for a key fetch
+// that failed, what failed and why. Callers are only told err.Error(), which
+// never holds the caller's own text nor the issuer's URLs.
+func Detail(err error) string {
+	var detailed interface{ Detail() string }
+	if errors.As(err, &detailed) {
+		return detailed.Detail()
+	}
+	return err.Error()
 }
 
 // ErrNoToken: the request carries no token at all. API Gateway answers 401
@@ -63,7 +81,7 @@ type verifiedToken struct {
 	Token
 	claims  map[string]any
 	kid     string
-	key     *rsa.PublicKey
+	key     *Key
 	expires time.Time
 }
 
@@ -149,9 +167,15 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || !validBase64URL(parts[2]) {
 		return nil, errors.New("the token is not base64url-encoded JSON")
 	}
+	// The decoding errors quote the caller's bytes, so they are not passed on.
 	header, err := decodeObject(headerJSON)
 	if err != nil {
-		return nil, fmt.Errorf("the token header is invalid: %v", err)
+		return nil, errors.New("the token header is not a single JSON object")
+	}
+	// RFC 7515 §4.1.11: a critical extension the recipient does not understand
+	// makes the token invalid, and this verifier understands none.
+	if _, present := header["crit"]; present {
+		return nil, errors.New("the token header has critical parameters the authorizer does not understand")
 	}
 	alg, _ := header["alg"].(string)
 	method, ok := rsaMethods[alg]
@@ -167,18 +191,23 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := method.Verify(parts[0]+"."+parts[1], signature, key); err != nil {
+	// RFC 7517 §4.4: a key published for one algorithm verifies no other.
+	if key.Algorithm != "" && key.Algorithm != alg {
+		return nil, errors.New("the token algorithm does not match its key")
+	}
+	if err := method.Verify(parts[0]+"."+parts[1], signature, key.Public); err != nil {
 		return nil, errors.New("the token signature is invalid")
 	}
 	claims, err := decodeObject(payloadJSON)
 	if err != nil {
-		return nil, fmt.Errorf("the token claims are invalid: %v", err)
+		return nil, errors.New("the token claims are not a single JSON object")
 	}
 	if iss, _ := claims["iss"].(string); iss != v.Issuer {
 		return nil, errors.New("the token issuer is not accepted")
 	}
 	if !v.audienceMatches(claims) {
-		return nil, errors.New("the token audience is not accepted")
+		// Word for word what AWS's JWT troubleshooting page shows.
+		return nil, errors.New("the token does not have a valid audience")
 	}
 	exp, _, _ := numericDate(claims, "exp")
 	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims)}, claims: claims, kid: kid, key: key, expires: exp}, nil
@@ -245,11 +274,11 @@ func (v *Verifier) audienceMatches(claims map[string]any) bool {
 // tokenScopes reads "scope" (space-separated), or else "scp" (string or list).
 func tokenScopes(claims map[string]any) []string {
 	if scope, ok := claims["scope"].(string); ok {
-		return strings.Fields(scope)
+		return splitScopes(scope)
 	}
 	switch scp := claims["scp"].(type) {
 	case string:
-		return strings.Fields(scp)
+		return splitScopes(scp)
 	case []any:
 		var scopes []string
 		for _, s := range scp {
@@ -260,6 +289,19 @@ func tokenScopes(claims map[string]any) []string {
 		return scopes
 	}
 	return nil
+}
+
+// splitScopes separates scopes by the space character alone (RFC 6749 §3.3),
+// as API Gateway does: a tab or a no-break space stays inside a scope, which
+// then matches nothing.
+func splitScopes(scope string) []string {
+	var scopes []string
+	for _, s := range strings.Split(scope, " ") {
+		if s != "" {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
 }
 
 // stringifyClaims renders claims the way API Gateway hands them to a function
@@ -319,8 +361,9 @@ func decodeSegment(segment string) ([]byte, error) {
 	return decoded, nil
 }
 
-// decodeObject parses a JSON object, refusing duplicate keys at any depth,
-// so that {"alg":"RS256","alg":"none"} cannot mean two things.
+// decodeObject parses exactly one JSON object, refusing duplicate keys at any
+// depth and any byte after the object, so that {"alg":"RS256","alg":"none"}
+// or {...}} cannot mean one thing here and another to another parser.
 func decodeObject(data []byte) (map[string]any, error) {
 	decoder := json.NewDecoder(bytes.NewReader(data))
 	decoder.UseNumber()
@@ -328,7 +371,7 @@ func decodeObject(data []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if decoder.More() {
+	if decoder.InputOffset() != int64(len(data)) {
 		return nil, errors.New("trailing data")
 	}
 	object, ok := value.(map[string]any)

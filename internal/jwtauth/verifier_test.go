@@ -3,6 +3,7 @@ package jwtauth
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ var testKey = func() *rsa.PrivateKey {
 
 // newVerifier checks tokens of testIssuer for testAudience against testKey.
 func newVerifier() *Verifier {
-	return &Verifier{Issuer: testIssuer, Audiences: []string{testAudience}, Keys: StaticKeys{testKeyID: &testKey.PublicKey}}
+	return &Verifier{Issuer: testIssuer, Audiences: []string{testAudience}, Keys: StaticKeys{testKeyID: {Public: &testKey.PublicKey}}}
 }
 
 // validClaims are the claims of a valid access token with the given scopes.
@@ -64,6 +65,17 @@ func sign(t testing.TB, claims jwt.MapClaims, header map[string]any) string {
 		t.Fatal(err)
 	}
 	return signed
+}
+
+// signRaw signs a literal header and payload with testKey, RS256.
+func signRaw(t testing.TB, header, payload string) string {
+	t.Helper()
+	input := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	signature, err := jwt.SigningMethodRS256.Sign(input, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(signature)
 }
 
 // clock is a settable time for the verifier and the key set.
@@ -174,19 +186,28 @@ func TestMillionDotsAreRefused(t *testing.T) {
 }
 
 // FuzzVerify: whatever the header holds, the verifier does not panic, and it
-// accepts nothing but the one token the issuer really issued. Without -fuzz,
-// go test runs the seeds.
+// accepts nothing but the one token the issuer really issued. The seeds
+// include tokens signed with the real key that the parse rules must refuse:
+// trailing bytes, a crit header, an algorithm the key is not for. Without
+// -fuzz, go test runs the seeds.
 func FuzzVerify(f *testing.F) {
 	valid := sign(f, validClaims("read:user"), nil)
 	parts := strings.Split(valid, ".")
+	header, payload := `{"alg":"RS256","kid":"`+testKeyID+`"}`, `{"iss":"`+testIssuer+`","aud":"`+testAudience+`","exp":9999999999}`
+	rs512 := jwt.NewWithClaims(jwt.SigningMethodRS512, validClaims())
+	rs512.Header["kid"] = testKeyID
+	rs512Token, _ := rs512.SignedString(testKey)
 	for _, seed := range []string{
 		valid, "Bearer " + valid, "", "a.b.c", strings.Repeat(".", 100),
 		"Bearer eyJhbGciOiJub25lIn0.e30.", parts[0] + "." + parts[1] + ".",
 		parts[0] + ".eyJleHAiOjF9." + parts[2], "Bearer " + parts[0] + "." + parts[1] + "." + parts[2] + "x",
+		signRaw(f, header+"]", payload), signRaw(f, header, payload+"}}"), signRaw(f, header, payload+" "),
+		sign(f, validClaims(), map[string]any{"crit": []string{"exp"}}), rs512Token,
 	} {
 		f.Add(seed)
 	}
 	v := newVerifier()
+	v.Keys = StaticKeys{testKeyID: {Public: &testKey.PublicKey, Algorithm: "RS256"}}
 	f.Fuzz(func(t *testing.T, header string) {
 		if _, err := v.Verify(header); err == nil && strings.TrimPrefix(header, "Bearer ") != valid {
 			t.Errorf("accepted a token that was never issued: %q", header)

@@ -29,6 +29,11 @@ import (
 // MaxResponseBytes is Lambda's limit on a synchronous invocation's response.
 const MaxResponseBytes = 6 << 20
 
+// maxStartAttempts bounds how often an invocation starts a process that dies
+// before it takes the event: a function that cannot start fails the request
+// instead of looping (docs/jwt-authorizer.md).
+const maxStartAttempts = 3
+
 // Function is a Lambda function to run locally as real processes.
 type Function struct {
 	Name         string // the template's logical ID
@@ -103,15 +108,18 @@ func (p *Pool) Warm(ctx context.Context) error {
 
 // Invoke sends one event and returns the function's response payload.
 func (p *Pool) Invoke(ctx context.Context, event []byte) ([]byte, error) {
-	for {
+	for attempt := 1; ; attempt++ {
 		proc, err := p.acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
 		payload, err := proc.invoke(event, p.fn.Timeout, &p.invokes)
 		switch {
+		case errors.Is(err, errNotDelivered) && attempt >= maxStartAttempts:
+			p.retire(proc)
+			return nil, fmt.Errorf("%w before taking the event, %d times in a row", ErrFunctionCrashed, attempt)
 		case errors.Is(err, errNotDelivered):
-			// The idle process had exited before taking the event: try another.
+			// The process had exited before taking the event: try another.
 			p.retire(proc)
 			continue
 		case errors.Is(err, ErrFunctionCrashed) || errors.Is(err, ErrFunctionTimeout):
@@ -172,6 +180,8 @@ func (p *Pool) retire(proc *process) {
 
 // process is one running bootstrap and the Runtime API it talks to.
 type process struct {
+	address  string        // of its Runtime API
+	started  chan struct{} // closed once cmd.Start has returned
 	cmd      *exec.Cmd
 	server   *http.Server
 	next     chan *invocation
@@ -206,21 +216,25 @@ func (p *Pool) start() (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	output := &prefixWriter{prefix: "[" + p.fn.Name + "] ", out: p.fn.Output}
 	proc := &process{
-		next:   make(chan *invocation),
-		ready:  make(chan struct{}),
-		exited: make(chan struct{}),
+		address: listener.Addr().String(),
+		started: make(chan struct{}),
+		next:    make(chan *invocation),
+		ready:   make(chan struct{}),
+		exited:  make(chan struct{}),
 	}
 	proc.server = &http.Server{Handler: proc, ReadHeaderTimeout: 10 * time.Second}
-	go proc.server.Serve(listener)
+	go proc.server.Serve(&ownProcessListener{Listener: listener, proc: proc, log: output})
 
 	proc.cmd = exec.Command(p.fn.Binary)
 	proc.cmd.Dir = filepath.Dir(p.fn.Binary)
 	proc.cmd.Env = p.environment(listener.Addr().String())
-	output := &prefixWriter{prefix: "[" + p.fn.Name + "] ", out: p.fn.Output}
 	proc.cmd.Stdout, proc.cmd.Stderr = output, output
 	setProcessAttributes(proc.cmd)
-	if err := proc.cmd.Start(); err != nil {
+	err = proc.cmd.Start()
+	close(proc.started)
+	if err != nil {
 		proc.server.Close()
 		return nil, fmt.Errorf("starting %s: %w", p.fn.Binary, err)
 	}
@@ -256,6 +270,39 @@ func (p *Pool) environment(runtimeAPI string) []string {
 		env = append(env, name+"="+value)
 	}
 	return env
+}
+
+// ownProcessListener accepts only connections that the process's own
+// bootstrap opened. Any other local process could otherwise take the
+// function's events, bearer tokens included, and answer in its place.
+type ownProcessListener struct {
+	net.Listener
+	proc *process
+	log  io.Writer
+}
+
+func (l *ownProcessListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		<-l.proc.started // the bootstrap cannot connect before it is started
+		pid := 0
+		if l.proc.cmd.Process != nil {
+			pid = l.proc.cmd.Process.Pid
+		}
+		own, err := connectedFromProcess(conn, pid)
+		if own {
+			return conn, nil
+		}
+		reason := "it is not the function's process"
+		if err != nil {
+			reason = err.Error()
+		}
+		fmt.Fprintf(l.log, "Runtime API: refused a connection from %s: %s (pid %d)\n", conn.RemoteAddr(), reason, pid)
+		conn.Close()
+	}
 }
 
 // errNotDelivered: the process exited before it took the event.

@@ -135,9 +135,16 @@ func signed(t testing.TB, change func(jwt.MapClaims)) string {
 	return tok
 }
 
-// verifierFor checks tokens of issuerURL for the stage's audiences, fetching its keys.
-func verifierFor(issuerURL string) *jwtauth.Verifier {
-	return &jwtauth.Verifier{Issuer: issuerURL, Audiences: suite.api.Audience, Keys: &jwtauth.RemoteKeySet{Issuer: issuerURL}}
+// handlerFor serves api with the suite's functions and a verifier of
+// issuerURL's tokens for the stage's audiences.
+func handlerFor(t testing.TB, api *apitemplate.API, issuerURL string) *Handler {
+	t.Helper()
+	verifier := &jwtauth.Verifier{Issuer: issuerURL, Audiences: suite.api.Audience, Keys: &jwtauth.RemoteKeySet{Issuer: issuerURL}}
+	handler, err := NewHandler(api, verifier, suite.local.handler.functions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return handler
 }
 
 type response struct {
@@ -340,7 +347,7 @@ func TestCORSFollowsTheTemplate(t *testing.T) {
 func TestIdentitySourceNamesTheTokenHeader(t *testing.T) {
 	api := *suite.api
 	api.IdentitySource = []string{"$request.header.X-Access-Token"}
-	server := httptest.NewServer(NewHandler(&api, verifierFor(suite.issuer.URL), suite.local.handler.functions, nil))
+	server := httptest.NewServer(handlerFor(t, &api, suite.issuer.URL))
 	defer server.Close()
 	for header, want := range map[string]int{"X-Access-Token": 200, "Authorization": 401} {
 		req, _ := http.NewRequest("GET", server.URL+"/private", nil)

@@ -20,7 +20,7 @@ import (
 // whose keys come from issuerURL.
 func serveWithIssuer(t *testing.T, issuerURL string) string {
 	t.Helper()
-	server := httptest.NewServer(NewHandler(suite.api, verifierFor(issuerURL), suite.local.handler.functions, nil))
+	server := httptest.NewServer(handlerFor(t, suite.api, issuerURL))
 	t.Cleanup(server.Close)
 	return server.URL
 }

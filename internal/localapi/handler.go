@@ -30,11 +30,17 @@ import (
 )
 
 // Quotas of an HTTP API that the local API enforces
-// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html),
+// and Lambda's limit on a synchronous invocation's event
+// (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html).
 const (
 	MaxHeaderBytes            = 10240    // request line plus headers
 	MaxPayloadBytes           = 10 << 20 // request body
+	MaxEventBytes             = 6 << 20
 	DefaultIntegrationTimeout = 30 * time.Second
+	// DefaultBodyReadTimeout bounds a body's arrival, so a slow sender cannot
+	// hold a request open; AWS documents no figure (docs/jwt-authorizer.md).
+	DefaultBodyReadTimeout = 10 * time.Second
 )
 
 // Invoker runs one invocation of a function: a lambdaproc.Pool.
@@ -45,22 +51,49 @@ type Invoker interface {
 // Handler answers requests as the HTTP API would: routing, the JWT
 // authorizer, and the functions.
 type Handler struct {
-	api       *apitemplate.API
-	router    *Router
-	verifier  *jwtauth.Verifier
-	functions map[string]Invoker // by the function's logical ID
-	accessLog io.Writer
+	api      *apitemplate.API
+	router   *Router
+	verifier *jwtauth.Verifier
+	// tokenHeader: the header that the authorizer's identity source names.
+	tokenHeader string
+	functions   map[string]Invoker // by the function's logical ID
+	accessLog   io.Writer
 	// integrationTimeout: past it API Gateway answers 503; a function that
 	// times out before it answers 500.
 	integrationTimeout time.Duration
+	bodyReadTimeout    time.Duration
 }
 
 // NewHandler serves api with the given verifier and one invoker per function.
-func NewHandler(api *apitemplate.API, verifier *jwtauth.Verifier, functions map[string]Invoker, accessLog io.Writer) *Handler {
+func NewHandler(api *apitemplate.API, verifier *jwtauth.Verifier, functions map[string]Invoker, accessLog io.Writer) (*Handler, error) {
+	tokenHeader, err := identityHeader(api.IdentitySource)
+	if err != nil {
+		return nil, err
+	}
 	if accessLog == nil {
 		accessLog = io.Discard
 	}
-	return &Handler{api: api, router: NewRouter(api.Routes), verifier: verifier, functions: functions, accessLog: accessLog, integrationTimeout: DefaultIntegrationTimeout}
+	return &Handler{
+		api: api, router: NewRouter(api.Routes), verifier: verifier, tokenHeader: tokenHeader, functions: functions, accessLog: accessLog,
+		integrationTimeout: DefaultIntegrationTimeout, bodyReadTimeout: DefaultBodyReadTimeout,
+	}, nil
+}
+
+// identityHeader is the header that the authorizer's identity source names.
+// AWS also accepts query parameters; the local API reads headers only, and
+// says so rather than read the wrong place.
+func identityHeader(sources []string) (string, error) {
+	switch {
+	case len(sources) == 0:
+		return "Authorization", nil // the JWT authorizer's default
+	case len(sources) > 1:
+		return "", fmt.Errorf("the authorizer has %d identity sources %q: the local API supports exactly one, a header", len(sources), sources)
+	}
+	name, ok := strings.CutPrefix(sources[0], "$request.header.")
+	if !ok || name == "" {
+		return "", fmt.Errorf("identity source %q is not a header: the local API reads tokens only from $request.header.<name>", sources[0])
+	}
+	return name, nil
 }
 
 // ServeHTTP answers one request as API Gateway would.
@@ -74,13 +107,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string) (status int, routeKey, authError string) {
-	// Checked before anything else, so oversized headers never reach the cryptography.
-	if requestHeaderBytes(r) > MaxHeaderBytes {
-		return writeMessage(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"), "-", ""
+	// Oversized headers never get here: Server counts them as they arrive.
+	// A body declared too large is refused before it is read or any token checked.
+	if r.ContentLength > MaxPayloadBytes {
+		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large"), "-", ""
 	}
-	cors := h.corsHeaders(w, r)
-	if cors && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		// API Gateway answers preflights itself, before routes and authorizers.
+	h.corsHeaders(w, r)
+	if h.api.Cors != nil && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		// API Gateway answers preflights itself, before routes and authorizers;
+		// one from an origin not allowed gets no CORS headers.
 		w.WriteHeader(http.StatusNoContent)
 		return http.StatusNoContent, "preflight", ""
 	}
@@ -91,10 +126,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 	var token *jwtauth.Token
 	if !route.Public() {
 		var err error
-		token, err = h.verifier.Verify(r.Header.Get(h.tokenHeader()))
+		token, err = h.verify(r)
 		if err != nil {
 			w.Header().Set("www-authenticate", wwwAuthenticate(route.Scopes, err))
-			reason := err.Error()
+			reason := jwtauth.Detail(err) // the log gets the whole story; the caller does not
 			if errors.Is(err, jwtauth.ErrNoToken) {
 				reason = ""
 			}
@@ -104,15 +139,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
 		}
 	}
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.bodyReadTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
-	if err != nil || len(body) > MaxPayloadBytes {
+	switch {
+	case len(body) > MaxPayloadBytes:
 		return writeMessage(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large"), route.Key, ""
+	case err != nil:
+		return writeMessage(w, http.StatusRequestTimeout, "Request Timeout"), route.Key, ""
 	}
 	function, ok := h.functions[route.Function]
 	if !ok {
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
 	}
 	event, _ := json.Marshal(buildEvent(r, route, params, body, requestID, token))
+	if len(event) > MaxEventBytes {
+		// Lambda refuses such an invocation, and API Gateway answers 500.
+		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
+	}
 	payload, err := function.Invoke(r.Context(), event)
 	switch {
 	case errors.Is(err, lambdaproc.ErrFunctionTimeout) && time.Duration(h.api.Functions[route.Function].TimeoutSeconds)*time.Second >= h.integrationTimeout:
@@ -123,23 +166,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 	return writeFunctionResponse(w, payload, h.api.Cors != nil), route.Key, ""
 }
 
-// tokenHeader is the header the authorizer's identity source names
-// ("$request.header.Authorization" unless the template says otherwise).
-func (h *Handler) tokenHeader() string {
-	for _, source := range h.api.IdentitySource {
-		if name, ok := strings.CutPrefix(source, "$request.header."); ok {
-			return name
-		}
+// verify checks the request's token. Two values of the token header make it
+// ambiguous, so they are refused before any check.
+func (h *Handler) verify(r *http.Request) (*jwtauth.Token, error) {
+	values := r.Header.Values(h.tokenHeader)
+	if len(values) > 1 {
+		return nil, fmt.Errorf("the request has %d %s headers", len(values), h.tokenHeader)
 	}
-	return "Authorization"
+	return h.verifier.Verify(r.Header.Get(h.tokenHeader))
 }
 
-// corsHeaders adds the API's CORS headers when the request's origin is allowed,
-// and tells whether it did.
-func (h *Handler) corsHeaders(w http.ResponseWriter, r *http.Request) bool {
+// corsHeaders adds the API's CORS headers when the request's origin is allowed.
+func (h *Handler) corsHeaders(w http.ResponseWriter, r *http.Request) {
 	cors, origin := h.api.Cors, r.Header.Get("Origin")
 	if cors == nil || origin == "" || !(slices.Contains(cors.AllowOrigins, origin) || slices.Contains(cors.AllowOrigins, "*")) {
-		return false
+		return
 	}
 	header := w.Header()
 	header.Set("access-control-allow-origin", origin)
@@ -157,7 +198,6 @@ func (h *Handler) corsHeaders(w http.ResponseWriter, r *http.Request) bool {
 			header.Set("access-control-max-age", strconv.Itoa(cors.MaxAge))
 		}
 	}
-	return true
 }
 
 // wwwAuthenticate is the header API Gateway sends with a 401: bare without a
@@ -166,7 +206,27 @@ func wwwAuthenticate(routeScopes []string, err error) string {
 	if errors.Is(err, jwtauth.ErrNoToken) {
 		return "Bearer"
 	}
-	return fmt.Sprintf(`Bearer scope="%s" error="invalid_token" error_description="%s"`, strings.Join(routeScopes, " "), err)
+	return fmt.Sprintf(`Bearer scope=%s error="invalid_token" error_description=%s`, quotedString(strings.Join(routeScopes, " ")), quotedString(err.Error()))
+}
+
+// quotedString writes s as an RFC 9110 §5.6.4 quoted-string: '"' and '\' are
+// escaped, and a control character, which a header cannot carry, becomes a space.
+func quotedString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range []byte(s) {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func writeMessage(w http.ResponseWriter, status int, message string) int {
@@ -174,17 +234,6 @@ func writeMessage(w http.ResponseWriter, status int, message string) int {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"message":%q}`, message)
 	return status
-}
-
-// requestHeaderBytes is the size of the request line and headers as sent.
-func requestHeaderBytes(r *http.Request) int {
-	size := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host)
-	for name, values := range r.Header {
-		for _, value := range values {
-			size += len(name) + len(value) + 4
-		}
-	}
-	return size
 }
 
 // event is the Lambda payload format 2.0 as API Gateway builds it. It is its

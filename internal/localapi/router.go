@@ -25,7 +25,7 @@ type routeMatcher struct {
 func NewRouter(routes []apitemplate.Route) *Router {
 	r := &Router{}
 	for _, route := range routes {
-		if route.Key == "$default" {
+		if route.Key == apitemplate.DefaultRouteKey {
 			fallback := route
 			r.fallback = &fallback
 			continue

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -36,6 +35,10 @@ type Config struct {
 	FunctionOutput, AccessLog io.Writer
 }
 
+// goHeaderAllowance is what net/http adds to Server.MaxHeaderBytes when it
+// limits a request's header reads (net/http Server.initialReadLimitSize).
+const goHeaderAllowance = 4096
+
 // Server is a running local API, listening on URL.
 type Server struct {
 	URL     string
@@ -52,7 +55,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Issuer != "" {
 		issuer = cfg.Issuer
 	}
-	if err := CheckIssuerURL(issuer); err != nil {
+	if err := jwtauth.CheckIssuerURL("issuer", issuer); err != nil {
 		return nil, err
 	}
 	if cfg.IntegrationTimeout == 0 {
@@ -68,7 +71,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	for id, pool := range pools {
 		functions[id] = pool
 	}
-	handler := NewHandler(cfg.API, verifier, functions, cfg.AccessLog)
+	handler, err := NewHandler(cfg.API, verifier, functions, cfg.AccessLog)
+	if err != nil {
+		closePools(pools)
+		return nil, err
+	}
 	handler.integrationTimeout = cfg.IntegrationTimeout
 	listener, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -82,9 +89,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		done:    make(chan struct{}),
 		http: &http.Server{
 			Handler: handler,
-			// Go refuses far larger headers itself; the API's own 10,240-byte
-			// limit is checked per request.
-			MaxHeaderBytes:    64 << 10,
+			// Go counts the request line and headers as they arrive, before any
+			// trimming, up to MaxHeaderBytes plus its 4,096-byte bufio allowance,
+			// and answers 431 past that: so the limit is exactly the API's.
+			MaxHeaderBytes:    MaxHeaderBytes - goHeaderAllowance,
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 	}
@@ -149,20 +157,4 @@ func startFunctions(ctx context.Context, cfg Config) (map[string]*lambdaproc.Poo
 		return nil, err
 	}
 	return pools, nil
-}
-
-// CheckIssuerURL accepts an https issuer, or http on a loopback address (the dev issuer).
-func CheckIssuerURL(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("issuer %q is not a URL", issuer)
-	}
-	if u.Scheme == "https" {
-		return nil
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
-		return nil
-	}
-	return fmt.Errorf("issuer %q must be https, or http on a loopback address", issuer)
 }

@@ -35,4 +35,9 @@ func handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error
 	}, nil
 }
 
-func main() { lambda.Start(handle) }
+func main() {
+	if os.Getenv("FAULTY_EXIT_AT_START") != "" {
+		os.Exit(3) // dies before it takes any event
+	}
+	lambda.Start(handle)
+}
