@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/devissuer"
 )
 
 // buildApictl builds this command once for the tests that run it as a user would.
@@ -146,5 +151,31 @@ func TestLocalNamesAMissingStage(t *testing.T) {
 	code := run([]string{"local", "--stage", "qa", "--cdk-out", goldenCloudAssembly(t), "--state-dir", t.TempDir()}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), `stage "qa": expected one template`) {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// The curl lines call a path that the route matches, also for {id} routes.
+func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &apitemplate.API{Audience: []string{"https://api.example.com"}, Routes: []apitemplate.Route{
+		{Key: "GET /pets/{id}", Method: "GET", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationNone},
+		{Key: "DELETE /pets/{id}", Method: "DELETE", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationJWT, Scopes: []string{"delete:pets"}},
+	}}
+	var out strings.Builder
+	if err := printCurlLines(&out, "http://127.0.0.1:3000", api, devissuer.New("http://127.0.0.1:8765/", key)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"curl -i http://127.0.0.1:3000/pets/sample\n", "curl -i -X DELETE -H \"Authorization: Bearer "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "curl") && strings.Contains(line, "{") {
+			t.Errorf("a curl line calls the route pattern itself: %s", line)
+		}
 	}
 }

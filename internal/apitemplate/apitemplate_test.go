@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -164,5 +165,18 @@ func TestStaleWhenASourceIsNewerThanTheAssembly(t *testing.T) {
 	os.Chtimes(source, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
 	if !Stale(root, cdkOut) {
 		t.Error("an edited source did not make the assembly stale")
+	}
+}
+
+// BenchmarkAllowsThousandsOfScopes: the scope rule over a token with 1,500
+// scopes, the worst case of the security checklist, stays cheap.
+func BenchmarkAllowsThousandsOfScopes(b *testing.B) {
+	route := Route{AuthorizationType: AuthorizationJWT, Scopes: []string{"read:user"}}
+	scopes := append(strings.Fields(strings.Repeat("x:y ", 1500)), "read:user")
+	b.ReportAllocs()
+	for b.Loop() {
+		if !route.Allows(scopes) {
+			b.Fatal("refused")
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/jwttest"
 )
 
 const (
@@ -51,20 +52,16 @@ func validClaims(scopes ...string) jwt.MapClaims {
 // otherwise (a nil value removes a header parameter).
 func sign(t testing.TB, claims jwt.MapClaims, header map[string]any) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = testKeyID
+	return jwttest.Sign(t, jwt.SigningMethodRS256, testKey, withKeyID(testKeyID, header), claims)
+}
+
+// withKeyID is header with a kid, unless header sets its own (or removes it).
+func withKeyID(kid string, header map[string]any) map[string]any {
+	merged := map[string]any{"kid": kid}
 	for name, value := range header {
-		if value == nil {
-			delete(tok.Header, name)
-		} else {
-			tok.Header[name] = value
-		}
+		merged[name] = value
 	}
-	signed, err := tok.SignedString(testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
+	return merged
 }
 
 // signRaw signs a literal header and payload with testKey, RS256.
@@ -194,9 +191,7 @@ func FuzzVerify(f *testing.F) {
 	valid := sign(f, validClaims("read:user"), nil)
 	parts := strings.Split(valid, ".")
 	header, payload := `{"alg":"RS256","kid":"`+testKeyID+`"}`, `{"iss":"`+testIssuer+`","aud":"`+testAudience+`","exp":9999999999}`
-	rs512 := jwt.NewWithClaims(jwt.SigningMethodRS512, validClaims())
-	rs512.Header["kid"] = testKeyID
-	rs512Token, _ := rs512.SignedString(testKey)
+	rs512Token := jwttest.Sign(f, jwt.SigningMethodRS512, testKey, map[string]any{"kid": testKeyID}, validClaims())
 	for _, seed := range []string{
 		valid, "Bearer " + valid, "", "a.b.c", strings.Repeat(".", 100),
 		"Bearer eyJhbGciOiJub25lIn0.e30.", parts[0] + "." + parts[1] + ".",

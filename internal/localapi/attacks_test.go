@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/jwttest"
 )
 
 func b64(data string) string { return base64.RawURLEncoding.EncodeToString([]byte(data)) }
@@ -39,20 +40,11 @@ func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // signWith signs claims with any method and key, under the issuer's kid unless the header says otherwise.
 func signWith(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
 	t.Helper()
-	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["kid"] = suite.issuer.KeyID()
+	withKid := map[string]any{"kid": suite.issuer.KeyID()}
 	for name, value := range header {
-		if value == nil {
-			delete(tok.Header, name)
-		} else {
-			tok.Header[name] = value
-		}
+		withKid[name] = value
 	}
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return jwttest.Sign(t, method, key, withKid, claims)
 }
 
 func baseClaims() jwt.MapClaims {
