@@ -103,6 +103,9 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"bad region", set(validStage(), "region", "Europe"), `region: "Europe" is not an AWS region`},
 		{"origin with path", set(validStage(), "cors.allowOrigins", []any{"https://app.acme.test/login"}), `cors.allowOrigins[0]: "https://app.acme.test/login" is not an origin`},
 		{"stage not an object", nil, `stage "dev": (stage): expected an object of settings, got null`},
+		{"authorizer cache too long", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": 3601.0}), `stage "dev": permissionsAuthorizer.resultTtlSeconds: 3601 is out of range: expected 0 (no caching) to 3600 seconds`},
+		{"authorizer cache negative", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": -1.0}), `permissionsAuthorizer.resultTtlSeconds: -1 is out of range`},
+		{"authorizer cache unknown key", set(validStage(), "permissionsAuthorizer", map[string]any{"ttl": 5.0}), `stage "dev": permissionsAuthorizer.ttl: unknown setting`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,6 +227,13 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 		{"unbalanced parameter", with(func(r *stacks.Route) { r.Path = "/{id" }), `unbalanced parameter`},
 		{"bad method", with(func(r *stacks.Route) { r.Method = "FETCH" }), `method "FETCH" is not one of`},
 		{"unknown function", with(func(r *stacks.Route) { r.Path, r.Function = "/f", "Nope" }), `function "Nope" is not in the Functions table`},
+		{"public with permissions", with(func(r *stacks.Route) { r.Path, r.Public, r.Permissions = "/p", true, []string{"read:admin"} }),
+			`route "GET /p": is public but has permissions [read:admin]: a public route has no authorizer to check them`},
+		{"scopes and permissions", with(func(r *stacks.Route) {
+			r.Path, r.Scopes, r.Permissions = "/b", []string{"read:user"}, []string{"read:admin"}
+		}),
+			`route "GET /b": has both scopes [read:user] and permissions [read:admin]`},
+		{"permission with space", with(func(r *stacks.Route) { r.Path, r.Permissions = "/s", []string{"read admin"} }), `permission "read admin" must be non-empty printable ASCII without spaces`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -423,5 +433,19 @@ func TestBadConfigFailsSynthWithoutTemplate(t *testing.T) {
 	}
 	if templates, _ := filepath.Glob(filepath.Join(outdir, "*", "*.template.json")); len(templates) > 0 {
 		t.Errorf("templates were written: %v", templates)
+	}
+}
+
+func TestPermissionsAuthorizerCacheDefaultsTo300AndCanBeOff(t *testing.T) {
+	off := set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": 0.0})
+	stages, err := load(map[string]any{"a": validStage(), "b": off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stages[0].Config.PermissionsAuthorizer.ResultTTL(); got != 300 {
+		t.Errorf("left out: %d, want 300", got)
+	}
+	if got := stages[1].Config.PermissionsAuthorizer.ResultTTL(); got != 0 {
+		t.Errorf("0: %d, want 0 (no caching)", got)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,7 +284,8 @@ func TestAuthorizer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			template := assertions.Template_FromStack(stack, nil)
 			cdkAssert(t, func() {
-				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1))
+				// The JWT authorizer, and the permissions authorizer.
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2))
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 					"AuthorizerType": "JWT",
 					"IdentitySource": []any{"$request.header.Authorization"},
@@ -318,6 +321,9 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 					if route.Public {
 						want["AuthorizationType"] = "NONE"
 						want["AuthorizerId"] = assertions.Match_Absent()
+					}
+					if len(route.Permissions) > 0 {
+						want["AuthorizationType"] = "CUSTOM"
 					}
 					if len(route.Scopes) == 0 {
 						// A route without authorization type must carry no scopes at all,
@@ -379,7 +385,8 @@ func TestFunctions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			template := assertions.Template_FromStack(stack, nil)
 			cdkAssert(t, func() {
-				template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(stacks.Functions)))
+				// The route functions, and the permissions authorizer.
+				template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(stacks.Functions)+1))
 				template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 					"Runtime":       "provided.al2023",
 					"Architectures": []any{"arm64"},
@@ -391,12 +398,59 @@ func TestFunctions(t *testing.T) {
 				})
 				// Least privilege: no AWS managed policy on any role.
 				template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), map[string]any{"ManagedPolicyArns": assertions.Match_Absent()})
-				for _, pkg := range stacks.Functions {
+				for _, pkg := range append(slices.Collect(maps.Values(stacks.Functions)), stacks.AuthorizerPackage) {
 					template.HasResource(jsii.String("AWS::Lambda::Function"), map[string]any{
 						"Metadata": map[string]any{apitemplate.GoPackageMetadataKey: pkg},
 					})
 				}
 			})
+		})
+	}
+}
+
+// The permissions authorizer: a Lambda REQUEST authorizer with simple
+// responses, whose answers are cached per token AND route, and whose function
+// learns each route's permissions from the route table.
+func TestPermissionsAuthorizer(t *testing.T) {
+	for name, stack := range shipped(t) {
+		stage := shippedStage(t, name)
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+					"AuthorizerType":                 "REQUEST",
+					"AuthorizerPayloadFormatVersion": "2.0",
+					"EnableSimpleResponses":          true,
+					"AuthorizerResultTtlInSeconds":   stage.Config.PermissionsAuthorizer.ResultTTL(),
+					// Without the route key, an answer cached for one route would be
+					// reused for another route with the same token.
+					"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey"},
+				})
+			})
+			api, err := apitemplate.Parse(templateJSON(t, stack))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var checked int
+			for _, route := range stacks.Routes {
+				if len(route.Permissions) == 0 {
+					continue
+				}
+				checked++
+				i := slices.IndexFunc(api.Routes, func(r apitemplate.Route) bool { return r.Key == route.Key() })
+				if i < 0 || !slices.Equal(api.Routes[i].Permissions, route.Permissions) || api.Routes[i].AuthorizationType != apitemplate.AuthorizationCustom {
+					t.Errorf("route %s: the template says %+v, the route table requires permissions %v", route.Key(), api.Routes[i], route.Permissions)
+					continue
+				}
+				authorizer := api.LambdaAuthorizers[api.Routes[i].Authorizer]
+				if fn := api.Functions[authorizer.Function]; fn.GoPackage != stacks.AuthorizerPackage || fn.TimeoutSeconds > 10 ||
+					fn.Environment[apitemplate.AuthorizerIssuerVariable] != stage.Issuer {
+					t.Errorf("the authorizer's function: %+v", fn)
+				}
+			}
+			if checked == 0 {
+				t.Error("the route table has no permission route to check")
+			}
 		})
 	}
 }

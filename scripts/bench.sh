@@ -17,15 +17,19 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v
 
 # timed RUNS CMD...: runs CMD RUNS times; prints "<median seconds> <peak RSS MB>".
 # The peak RSS is GNU time's: the largest single process among CMD and its children.
+# On failure it prints the command's output and "failed", which the caller checks.
 timed() {
   local runs=$1; shift
   : >"$work/times"
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$work/time1" "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log"; echo "bench: failed: $*"; exit 1; }
+    /usr/bin/time -f "%e %M" -o "$work/time1" "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; echo "failed: $*"; exit 1; }
     cat "$work/time1" >>"$work/times"
   done
   echo "$(cut -d' ' -f1 "$work/times" | median) $(cut -d' ' -f2 "$work/times" | sort -n | tail -1 | awk '{printf "%.0f", $1/1024}')"
 }
+
+# measured VALUE...: stops the bench when a timed command failed.
+measured() { for v in "$@"; do [[ $v =~ ^[0-9.]+$ ]] || { echo "bench: a measured command failed ($v)"; exit 1; }; done; }
 
 # context N: cdk.json's context with its first stage copied into N stages.
 context() {
@@ -58,6 +62,7 @@ echo "== synth of every stage ($RUNS runs each, warm caches)"
 read -r off off_mb < <(timed "$RUNS" bash -c "synth_app '$all_stages' false")
 read -r on on_mb < <(timed "$RUNS" bash -c "synth_app '$all_stages' true")
 read -r cli cli_mb < <(timed 3 npx cdk synth --quiet --output "$work/cli.out")
+measured "$off" "$on" "$cli"
 echo "app process, validation off: ${off} s, ${off_mb} MB | validation on: ${on} s, ${on_mb} MB | npx cdk synth: ${cli} s, ${cli_mb} MB"
 budget "synth of all stages, app process, validation off" "$off" "<=" 2 s
 
@@ -65,6 +70,7 @@ echo "== cost of a stage (app process, validation off)"
 read -r one _ < <(timed "$RUNS" bash -c "synth_app '$(context 1)' false")
 read -r two _ < <(timed "$RUNS" bash -c "synth_app '$(context 2)' false")
 read -r six _ < <(timed "$RUNS" bash -c "synth_app '$(context 6)' false")
+measured "$one" "$two" "$six"
 per_stage=$(awk -v t2="$two" -v t6="$six" -v t1="$one" 'BEGIN {printf "%.1f", 100 * (t6 - t2) / 4 / t1}')
 echo "1 stage ${one} s, 2 stages ${two} s, 6 stages ${six} s: each added stage costs ${per_stage} % of one stage's synth"
 budget "an added stage, % of one stage's synth" "$per_stage" "<" 25 %
@@ -92,22 +98,31 @@ go test -run '^$' -bench 'BenchmarkClaimsEcho' -benchmem -count "$RUNS" ./functi
 go test -run '^$' -bench 'BenchmarkFunctionInit' -benchtime 50x -count 1 ./internal/localapi | tee "$work/init.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkLocalAPI' -benchtime 3000x -count 7 ./internal/localapi | tee "$work/api.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkVerify$' -benchmem -count "$RUNS" ./internal/jwtauth | tee "$work/verify.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkAuthorize' -benchmem -count "$RUNS" ./functions/permissions | tee "$work/authorize.txt" | grep Benchmark
 metric() { grep "^$1-" "$2" | awk -v unit="$3" '{for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i}' | median; }
 budget "claims echo handler" "$(metric BenchmarkClaimsEcho "$work/echo.txt" ns/op)" "<=" 10000 ns/op
-budget "function init, process start to first next (median of 50)" "$(metric BenchmarkFunctionInit "$work/init.txt" median-ms)" "<=" 15 ms
+for fn in $(grep -o '^BenchmarkFunctionInit/[a-z]*' "$work/init.txt" | sort -u); do
+  budget "${fn#BenchmarkFunctionInit/} init, process start to first next (median of 50)" "$(metric "$fn" "$work/init.txt" median-ms)" "<=" 15 ms
+done
 budget "JWT check, keys cached" "$(metric BenchmarkVerify "$work/verify.txt" ns/op)" "<" 50000 ns/op
+budget "permissions authorizer decision, key cached, repeated token" "$(metric BenchmarkAuthorize "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
+echo "permissions authorizer, first sight (RS256): $(metric BenchmarkAuthorizeFirstSight "$work/authorize.txt" ns/op) ns/op"
 api() { metric BenchmarkLocalAPI "$work/api.txt" "$1"; }
 echo "local API: public $(api public-req/s) req/s (p50 $(api public-p50-µs) µs, p99 $(api public-p99-µs) µs)," \
   "private $(api private-req/s) req/s (p50 $(api private-p50-µs) µs, p99 $(api private-p99-µs) µs)"
 budget "private/public throughput of the local API" "$(api private/public)" ">=" 0.8 x
+echo "local API, permission route: $(api permission-req/s) req/s (p50 $(api permission-p50-µs) µs, p99 $(api permission-p99-µs) µs)"
+budget "permission/public throughput of the local API" "$(api permission/public)" ">=" 0.5 x
 
 echo "== go test ./..."
 read -r warm warm_mb < <(timed 3 go test -count=1 ./...)
+measured "$warm"
 echo "warm: ${warm} s, peak ${warm_mb} MB"
 budget "go test ./..., warm" "$warm" "<=" 30 s
 if [ "$COLD" = 1 ]; then
   cache=$(mktemp -d)
   read -r cold cold_mb < <(timed 1 env GOCACHE="$cache" go test -count=1 ./...)
+  measured "$cold"
   rm -rf "$cache"
   echo "cold (empty build cache): ${cold} s, peak ${cold_mb} MB"
 fi

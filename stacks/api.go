@@ -18,6 +18,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // APIStackProps configures one stage's API stack.
@@ -49,7 +51,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	api := newHTTPAPI(stack, props.Stage)
 	logKey := newLogKey(stack, props.Stage.Name)
 	integrations := newFunctions(stack, props.Stage, props.Routes, logKey)
-	addRoutes(api, props.Routes, integrations)
+	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey))
 	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
 	stage := newStage(stack, api, props.Stage.Config, logKey)
 	addOutputs(stack, stage, props.Stage)
@@ -128,9 +130,53 @@ func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms
 	return integrations
 }
 
+// lambdaAuthorizerTimeoutSeconds is how long API Gateway waits for a Lambda
+// authorizer (docs/lambda-authorizer.md): the function may not run longer.
+const lambdaAuthorizerTimeoutSeconds = 10
+
+// newPermissionsAuthorizer declares the Lambda authorizer of the routes that
+// require permissions, or returns nil when none does. Its function learns
+// each route's permissions from one environment variable, derived from the
+// route table here, and API Gateway caches its answers per token and route.
+func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
+	permissions := map[string][]string{}
+	for _, route := range routes {
+		if len(route.Permissions) > 0 {
+			permissions[route.Key()] = route.Permissions
+		}
+	}
+	if len(permissions) == 0 {
+		return nil
+	}
+	routePermissions, _ := json.Marshal(permissions)
+	audience, _ := json.Marshal(stage.Config.Auth0.Audience)
+	fn := NewGoFunction(stack, "PermissionsAuthorizer", &GoFunctionProps{
+		Package:          AuthorizerPackage,
+		MemoryMiB:        stage.Config.Function.MemoryMiB,
+		TimeoutSeconds:   min(stage.Config.Function.TimeoutSeconds, lambdaAuthorizerTimeoutSeconds),
+		LogRetentionDays: stage.Config.LogRetentionDays,
+		LogKey:           logKey,
+		Environment: map[string]string{
+			"STAGE":                                stage.Name,
+			apitemplate.AuthorizerIssuerVariable:   stage.Issuer,
+			apitemplate.AuthorizerAudienceVariable: string(audience),
+			apitemplate.RoutePermissionsVariable:   string(routePermissions),
+		},
+	})
+	return awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("Permissions"), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+		AuthorizerName: jsii.String("permissions"),
+		// API Gateway caches an answer by the identity sources' values: with the
+		// route key among them, an answer for one route is never reused on another.
+		IdentitySource:  jsii.Strings("$request.header.Authorization", "$context.routeKey"),
+		ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
+		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(stage.Config.PermissionsAuthorizer.ResultTTL())),
+	})
+}
+
 // addRoutes adds the route table's routes. Public ones get no authorizer, and
-// their cdk-nag finding is suppressed with the reason.
-func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[string]awsapigatewayv2integrations.HttpLambdaIntegration) {
+// their cdk-nag finding is suppressed with the reason; routes that require
+// permissions get the permissions authorizer.
+func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[string]awsapigatewayv2integrations.HttpLambdaIntegration, permissions awsapigatewayv2authorizers.HttpLambdaAuthorizer) {
 	for _, route := range routes {
 		options := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(route.Path),
@@ -139,8 +185,11 @@ func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[str
 			// Always an explicit list, so no route inherits scopes from elsewhere.
 			AuthorizationScopes: jsii.Strings(route.Scopes...),
 		}
-		if route.Public {
+		switch {
+		case route.Public:
 			options.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		case len(route.Permissions) > 0:
+			options.Authorizer = permissions
 		}
 		for _, added := range *api.AddRoutes(options) {
 			if route.Public {

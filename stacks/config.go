@@ -27,6 +27,24 @@ type StageConfig struct {
 	Throttle         ThrottleConfig `json:"throttle"`
 	LogRetentionDays int            `json:"logRetentionDays"`
 	Function         FunctionConfig `json:"function"`
+	// PermissionsAuthorizer is optional: its defaults suit most stages.
+	PermissionsAuthorizer PermissionsAuthorizerConfig `json:"permissionsAuthorizer,omitempty"`
+}
+
+// PermissionsAuthorizerConfig tunes the Lambda authorizer of the routes that
+// require permissions.
+type PermissionsAuthorizerConfig struct {
+	// ResultTTLSeconds is how long API Gateway caches an answer, per token and
+	// route; nil means DefaultAuthorizerResultTTL, 0 turns caching off.
+	ResultTTLSeconds *int `json:"resultTtlSeconds,omitempty"`
+}
+
+// ResultTTL is the authorizer's cache time in seconds.
+func (c PermissionsAuthorizerConfig) ResultTTL() int {
+	if c.ResultTTLSeconds == nil {
+		return DefaultAuthorizerResultTTL
+	}
+	return *c.ResultTTLSeconds
 }
 
 // Auth0Config names the token issuer and the audience the JWT authorizer accepts.
@@ -69,14 +87,18 @@ type Stage struct {
 
 // Limits enforced on stage configuration. The quotas come from API Gateway and Lambda.
 const (
-	maxAudiences     = 50  // JWT authorizer audiences per authorizer
-	maxTimeout       = 29  // seconds; an HTTP API integration times out at 30 s
-	minMemoryMiB     = 128 // Lambda's lower bound
-	maxMemoryMiB     = 10240
-	maxRateLimit     = 10000 // the default account-level request rate
-	maxBurstLimit    = 5000  // the default account-level burst
-	auth0IssuerHost  = ".auth0.com"
-	placeholderLabel = "example"
+	maxAudiences  = 50  // JWT authorizer audiences per authorizer
+	maxTimeout    = 29  // seconds; an HTTP API integration times out at 30 s
+	minMemoryMiB  = 128 // Lambda's lower bound
+	maxMemoryMiB  = 10240
+	maxRateLimit  = 10000 // the default account-level request rate
+	maxBurstLimit = 5000  // the default account-level burst
+	// API Gateway caches a Lambda authorizer's answer 300 s by default, and
+	// at most 3600 s (docs/lambda-authorizer.md).
+	DefaultAuthorizerResultTTL = 300
+	maxAuthorizerResultTTL     = 3600
+	auth0IssuerHost            = ".auth0.com"
+	placeholderLabel           = "example"
 )
 
 // LogRetentionDays are the values CloudWatch Logs accepts for retention.
@@ -248,6 +270,9 @@ func parseStage(name string, raw any) (Stage, []string) {
 	}
 	if c.Function.MemoryMiB < minMemoryMiB || c.Function.MemoryMiB > maxMemoryMiB {
 		fail("function.memoryMiB", "%d is out of range: expected %d to %d", c.Function.MemoryMiB, minMemoryMiB, maxMemoryMiB)
+	}
+	if ttl := c.PermissionsAuthorizer.ResultTTL(); ttl < 0 || ttl > maxAuthorizerResultTTL {
+		fail("permissionsAuthorizer.resultTtlSeconds", "%d is out of range: expected 0 (no caching) to %d seconds; leave it out for %d", ttl, maxAuthorizerResultTTL, DefaultAuthorizerResultTTL)
 	}
 	if c.Function.TimeoutSeconds < 1 || c.Function.TimeoutSeconds > maxTimeout {
 		fail("function.timeoutSeconds", "%d is out of range: expected 1 to %d seconds, because an HTTP API gives up on its integration after 30 s", c.Function.TimeoutSeconds, maxTimeout)

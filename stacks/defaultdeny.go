@@ -42,9 +42,9 @@ func (d *defaultDeny) Validate() *[]*string {
 		case apitemplate.IsPublic(authType) && !public[key]:
 			problems = append(problems, jsii.String(fmt.Sprintf(
 				"default deny: route %q (%s) has no authorizer but is not declared public in the route table (stacks/routes.go): give it the JWT authorizer, or declare it Public there", key, *node.Node().Path())))
-		case authType == apitemplate.AuthorizationJWT && route.AuthorizerId() == nil:
+		case (authType == apitemplate.AuthorizationJWT || authType == apitemplate.AuthorizationCustom) && route.AuthorizerId() == nil:
 			problems = append(problems, jsii.String(fmt.Sprintf(
-				"default deny: route %q (%s) is of type JWT but names no authorizer: set its AuthorizerId", key, *node.Node().Path())))
+				"default deny: route %q (%s) is of type %s but names no authorizer: set its AuthorizerId", key, *node.Node().Path(), authType)))
 		}
 	}
 	return &problems

@@ -139,7 +139,7 @@ func startFunctionBuild() {
 			defer close(functionBuild.done)
 			root, err := gobuild.ModuleRoot()
 			if err == nil {
-				functionBuild.binaries, err = buildForLambda(root, slices.Sorted(maps.Values(Functions))...)
+				functionBuild.binaries, err = buildForLambda(root, append(slices.Sorted(maps.Values(Functions)), AuthorizerPackage)...)
 			}
 			functionBuild.err = err
 		}()

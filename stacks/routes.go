@@ -15,9 +15,14 @@ type Route struct {
 	Function string
 	// Public routes take no token at all. Every other route needs a valid JWT.
 	Public bool
-	// Scopes: the token must hold at least one of them. Empty on a private route
-	// means any valid token will do.
+	// Scopes: the token must hold at least one of them in its "scope" claim,
+	// checked by API Gateway's JWT authorizer. Empty on a private route means
+	// any valid token will do.
 	Scopes []string
+	// Permissions: the token must hold at least one of them in its Auth0 RBAC
+	// "permissions" claim, checked by the permissions authorizer (a Lambda
+	// function). A route has Scopes or Permissions, never both.
+	Permissions []string
 }
 
 // Key is the route key as API Gateway writes it, such as "GET /user".
@@ -29,6 +34,10 @@ var Functions = map[string]string{
 	"ClaimsEcho": "./functions/claimsecho",
 }
 
+// AuthorizerPackage is the permissions authorizer's Go package: the Lambda
+// authorizer of every route that requires permissions.
+const AuthorizerPackage = "./functions/authorizer"
+
 // Routes is the route table: the only place routes are declared. The stack, the
 // tests and the access matrix are all derived from it.
 var Routes = []Route{
@@ -36,6 +45,7 @@ var Routes = []Route{
 	{Method: "GET", Path: "/private", Function: "ClaimsEcho"},
 	{Method: "GET", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"read:user"}},
 	{Method: "POST", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"write:user"}},
+	{Method: "GET", Path: "/admin", Function: "ClaimsEcho", Permissions: []string{"read:admin"}},
 }
 
 const maxScopesPerRoute = 10 // API Gateway's quota for authorization scopes on a route
@@ -67,16 +77,31 @@ func ValidateRoutes(routes []Route, functions map[string]string) []string {
 		if r.Public && len(r.Scopes) > 0 {
 			fail(r, "is public but has scopes %v: API Gateway rejects scopes on a route without authorizer at deploy time; drop the scopes or make the route private", r.Scopes)
 		}
+		if r.Public && len(r.Permissions) > 0 {
+			fail(r, "is public but has permissions %v: a public route has no authorizer to check them; drop the permissions or make the route private", r.Permissions)
+		}
+		if len(r.Scopes) > 0 && len(r.Permissions) > 0 {
+			fail(r, "has both scopes %v and permissions %v: scopes are checked by the JWT authorizer, permissions by the permissions authorizer, and a route has one authorizer; keep one list", r.Scopes, r.Permissions)
+		}
 		if len(r.Scopes) > maxScopesPerRoute {
 			fail(r, "has %d scopes: API Gateway allows at most %d per route", len(r.Scopes), maxScopesPerRoute)
 		}
 		for _, scope := range r.Scopes {
-			if scope == "" || strings.IndexFunc(scope, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
+			if !validClaimValue(scope) {
 				fail(r, "scope %q must be non-empty printable ASCII without spaces: tokens list scopes separated by spaces", scope)
+			}
+		}
+		for _, permission := range r.Permissions {
+			if !validClaimValue(permission) {
+				fail(r, "permission %q must be non-empty printable ASCII without spaces, as Auth0 permissions are", permission)
 			}
 		}
 	}
 	return problems
+}
+
+func validClaimValue(value string) bool {
+	return value != "" && strings.IndexFunc(value, func(c rune) bool { return c <= ' ' || c > '~' }) < 0
 }
 
 // pathProblem describes what is wrong with a route path, or returns "".

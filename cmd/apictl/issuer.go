@@ -49,6 +49,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	flags, p := newFlags("token", stderr)
 	stage := flags.String("stage", "dev", "the stage whose audience the token is for")
 	scope := flags.String("scope", "", `space-separated scopes, such as "read:user write:user"`)
+	permissions := flags.String("permissions", "", `space-separated Auth0 RBAC permissions, such as "read:admin"`)
 	sub := flags.String("sub", "dev-user", "the token's subject")
 	aud := flags.String("aud", "", "the audience (default: the stage's first audience, from the template)")
 	ttl := flags.Duration("ttl", time.Hour, "how long the token is valid")
@@ -60,7 +61,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "apictl token: --ttl must be positive")
 		return 2
 	}
-	tok, err := mintToken(p, *stage, *aud, devissuer.TokenRequest{Subject: *sub, Scopes: strings.Fields(*scope), TTL: *ttl}, *issuerPort, stderr)
+	tok, err := mintToken(p, *stage, *aud, devissuer.TokenRequest{Subject: *sub, Scopes: strings.Fields(*scope), Permissions: strings.Fields(*permissions), TTL: *ttl}, *issuerPort, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "apictl token:", err)
 		return 1

@@ -79,14 +79,19 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printCurlLines shows a public, a private and a scoped call, taken from the template's routes.
+// printCurlLines shows a public, a private, a scoped and a permission call,
+// taken from the template's routes.
 func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissuer.Issuer) error {
-	var public, private, scoped *apitemplate.Route
+	var public, private, scoped, permission *apitemplate.Route
 	for i := range api.Routes {
 		r := &api.Routes[i]
 		switch {
 		case r.Public() && public == nil:
 			public = r
+		case r.AuthorizationType == apitemplate.AuthorizationCustom:
+			if permission == nil {
+				permission = r
+			}
 		case !r.Public() && len(r.Scopes) == 0 && private == nil:
 			private = r
 		case !r.Public() && len(r.Scopes) > 0 && scoped == nil:
@@ -97,7 +102,7 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 	for _, call := range []struct {
 		label string
 		route *apitemplate.Route
-	}{{"public", public}, {"private, any valid token", private}, {"scoped", scoped}} {
+	}{{"public", public}, {"private, any valid token", private}, {"scoped", scoped}, {"permission", permission}} {
 		if call.route == nil {
 			continue
 		}
@@ -106,13 +111,20 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 			curl += " -X " + call.route.Method
 		}
 		if !call.route.Public() {
-			tok, err := dev.AccessToken(devissuer.TokenRequest{Subject: "dev-user", Audience: api.Audience[0], Scopes: call.route.Scopes[:min(1, len(call.route.Scopes))], TTL: time.Hour})
+			request := devissuer.TokenRequest{Subject: "dev-user", Audience: api.Audience[0], TTL: time.Hour}
+			granted := call.route.Requires()[:min(1, len(call.route.Requires()))]
+			if call.route.AuthorizationType == apitemplate.AuthorizationCustom {
+				request.Permissions = granted
+			} else {
+				request.Scopes = granted
+			}
+			tok, err := dev.AccessToken(request)
 			if err != nil {
 				return err
 			}
 			curl += ` -H "Authorization: Bearer ` + tok + `"`
-			if len(call.route.Scopes) > 0 {
-				call.label += " (" + call.route.Scopes[0] + ")"
+			if len(granted) > 0 {
+				call.label += " (" + granted[0] + ")"
 			}
 		}
 		fmt.Fprintf(w, "# %s: %s\n%s %s%s\n", call.label, call.route.Key, curl, base, call.route.SamplePath())

@@ -22,14 +22,15 @@ import (
 
 // smokeToken is an access token and what the smoke check needs to know of it.
 type smokeToken struct {
-	raw    string
-	sub    string
-	scopes []string
+	raw     string
+	sub     string
+	granted jwtauth.Token // its scopes and permissions, read without verifying it
 }
 
 // String shows at most the token's last 6 characters: output may land in CI logs.
 func (t *smokeToken) String() string {
-	return fmt.Sprintf("…%s (sub %s, scopes %q)", printable(t.raw[max(0, len(t.raw)-6):]), printable(t.sub), strings.Join(t.scopes, " "))
+	return fmt.Sprintf("…%s (sub %s, scopes %q, permissions %q)", printable(t.raw[max(0, len(t.raw)-6):]), printable(t.sub),
+		printable(strings.Join(t.granted.Scopes, " ")), printable(strings.Join(t.granted.Permissions, " ")))
 }
 
 // smokeCheck is one request and the answer the template says it must get.
@@ -134,17 +135,23 @@ func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
 			checks = append(checks, smokeCheck{route: route, name: "no token", want: 200})
 			continue
 		}
+		// A Lambda authorizer that refuses a token answers isAuthorized false,
+		// which API Gateway turns into 403; the JWT authorizer answers 401.
+		refused := 401
+		if route.AuthorizationType == apitemplate.AuthorizationCustom {
+			refused = 403
+		}
 		checks = append(checks,
 			smokeCheck{route: route, name: "no token", want: 401},
-			smokeCheck{route: route, name: "malformed token", header: "Bearer not.a.jwt", want: 401})
+			smokeCheck{route: route, name: "malformed token", header: "Bearer not.a.jwt", want: refused})
 		name := "full token"
-		if len(route.Scopes) > 0 {
-			name = "full token, needs one of " + strings.Join(route.Scopes, " ")
+		if len(route.Requires()) > 0 {
+			name = "full token, needs one of " + strings.Join(route.Requires(), " ")
 		}
 		checks = append(checks, smokeCheck{route: route, name: name, header: "Bearer " + full.raw, token: full, want: 200})
-		if limited != nil && len(route.Scopes) > 0 {
+		if limited != nil && len(route.Requires()) > 0 {
 			check := smokeCheck{route: route, name: "limited token", header: "Bearer " + limited.raw, want: 403}
-			if route.Allows(limited.scopes) {
+			if route.Allows(&limited.granted) {
 				check.token, check.want = limited, 200
 			}
 			checks = append(checks, check)
@@ -182,8 +189,9 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 // checkEcho compares the claims echo with the token that was sent.
 func (c smokeCheck) checkEcho(body []byte) string {
 	var echo struct {
-		Sub    *string
-		Scopes []string
+		Sub         *string
+		Scopes      []string
+		Permissions []string
 	}
 	if json.Unmarshal(body, &echo) != nil || echo.Sub == nil {
 		return "" // not the claims echo: the status is all there is to check
@@ -191,11 +199,16 @@ func (c smokeCheck) checkEcho(body []byte) string {
 	if *echo.Sub != c.token.sub {
 		return fmt.Sprintf("echoed sub %q, the token's is %q", *echo.Sub, c.token.sub)
 	}
+	granted := c.token.granted
 	switch {
+	case c.route.AuthorizationType == apitemplate.AuthorizationCustom:
+		if !slices.Equal(sorted(echo.Permissions), sorted(granted.Permissions)) {
+			return fmt.Sprintf("echoed permissions %q, the token's are %q", echo.Permissions, granted.Permissions)
+		}
 	case len(c.route.Scopes) == 0 && echo.Scopes != nil:
 		return fmt.Sprintf("echoed scopes %q on a route without scopes, want null", echo.Scopes)
-	case len(c.route.Scopes) > 0 && !slices.Equal(sorted(echo.Scopes), sorted(c.token.scopes)):
-		return fmt.Sprintf("echoed scopes %q, the token's are %q", echo.Scopes, c.token.scopes)
+	case len(c.route.Scopes) > 0 && !slices.Equal(sorted(echo.Scopes), sorted(granted.Scopes)):
+		return fmt.Sprintf("echoed scopes %q, the token's are %q", echo.Scopes, granted.Scopes)
 	}
 	return ""
 }
@@ -242,8 +255,9 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	}
 	parts := strings.Split(raw, ".")
 	var claims struct {
-		Sub   string `json:"sub"`
-		Scope string `json:"scope"`
+		Sub         string   `json:"sub"`
+		Scope       string   `json:"scope"`
+		Permissions []string `json:"permissions"`
 	}
 	if len(parts) != 3 {
 		return nil, errors.New("the token is not a JWT")
@@ -252,7 +266,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	if err != nil || json.Unmarshal(payload, &claims) != nil {
 		return nil, errors.New("the token's claims cannot be read")
 	}
-	return &smokeToken{raw: raw, sub: claims.Sub, scopes: strings.Fields(claims.Scope)}, nil
+	return &smokeToken{raw: raw, sub: claims.Sub, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions}}, nil
 }
 
 // printable is remote text fit for a terminal: control characters, which

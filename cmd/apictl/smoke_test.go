@@ -32,8 +32,9 @@ type fakeAuth0 struct {
 }
 
 type fakeClient struct {
-	secret string
-	scopes []string
+	secret      string
+	scopes      []string
+	permissions []string
 }
 
 func (f *fakeAuth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +62,7 @@ func (f *fakeAuth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte(`{"error":"access_denied","error_description":"Service not enabled within domain: ` + req.Audience + `"}`))
 	default:
-		token, _ := f.issuer.AccessToken(devissuer.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, TTL: time.Hour})
+		token, _ := f.issuer.AccessToken(devissuer.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, Permissions: client.permissions, TTL: time.Hour})
 		json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600})
 	}
 }
@@ -77,8 +78,8 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	}
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	auth0 := &fakeAuth0{audience: api.Audience[0], clients: map[string]fakeClient{
-		"full":    {"full-secret-value", []string{"read:user", "write:user"}},
-		"limited": {"limited-secret-value", []string{"read:user"}},
+		"full":    {"full-secret-value", []string{"read:user", "write:user"}, []string{"read:admin"}},
+		"limited": {"limited-secret-value", []string{"read:user"}, []string{}},
 	}}
 	server := httptest.NewServer(auth0)
 	t.Cleanup(server.Close)
@@ -115,11 +116,12 @@ func smoke(t *testing.T, args ...string) (int, string, string) {
 func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
 	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", tokenURL)
-	if code != 0 || !strings.Contains(out, "smoke dev: 12 checks, 12 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "smoke dev: 16 checks, 16 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	folded := strings.Join(strings.Fields(out), " ")
-	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub full@clients"} {
+	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub full@clients",
+		"GET /admin malformed token 403 403 ok", "GET /admin full token, needs one of read:admin 200 200 ok", "GET /admin limited token 403 403 ok"} {
 		if !strings.Contains(folded, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

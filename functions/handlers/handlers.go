@@ -40,10 +40,23 @@ type ClaimsEchoBody struct {
 	Scopes []string `json:"scopes"`
 }
 
-// ClaimsEcho returns the claims that the JWT authorizer passed to the function.
-// The request's headers, and so the token, are never part of the answer.
+// PermissionsEchoBody is what ClaimsEcho returns on a route behind the
+// permissions authorizer: what that authorizer's context holds.
+type PermissionsEchoBody struct {
+	RouteKey    string   `json:"routeKey"`
+	Sub         string   `json:"sub"`
+	Permissions []string `json:"permissions"`
+	Scope       string   `json:"scope"`
+}
+
+// ClaimsEcho returns what the route's authorizer passed to the function: the
+// JWT authorizer's claims, or the permissions authorizer's context. The
+// request's headers, and so the token, are never part of the answer.
 func ClaimsEcho(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	authorizer := req.RequestContext.Authorizer
+	if authorizer != nil && authorizer.Lambda != nil {
+		return permissionsEcho(req.RequestContext.RouteKey, authorizer.Lambda), nil
+	}
 	if authorizer == nil || authorizer.JWT == nil || len(authorizer.JWT.Claims) == 0 {
 		return jsonResponse(http.StatusInternalServerError, map[string]string{
 			"message": "no JWT claims in the request: this function must sit behind the JWT authorizer (check the route table)",
@@ -61,6 +74,36 @@ func ClaimsEcho(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.A
 		Decoded:  decoded,
 		Scopes:   authorizer.JWT.Scopes,
 	}), nil
+}
+
+// permissionsEcho reads the permissions authorizer's context, whose values
+// arrive as JSON: a string sub and scope, and a list of permissions.
+func permissionsEcho(routeKey string, lambdaContext map[string]any) events.APIGatewayV2HTTPResponse {
+	sub, _ := lambdaContext["sub"].(string)
+	scope, _ := lambdaContext["scope"].(string)
+	permissions := []string{}
+	switch list := lambdaContext["permissions"].(type) {
+	case []any:
+		for _, item := range list {
+			if permission, ok := item.(string); ok {
+				permissions = append(permissions, permission)
+			}
+		}
+	case string:
+		// AWS documents JSON context values, but not how a list reaches the
+		// function: a stringified one is read as the JWT authorizer writes lists.
+		if bracketed, ok := bracketedList(list); ok {
+			permissions = bracketed
+		} else {
+			permissions = append(permissions, strings.Fields(list)...)
+		}
+	}
+	if sub == "" {
+		return jsonResponse(http.StatusInternalServerError, map[string]string{
+			"message": "the authorizer's context has no sub: this function expects the permissions authorizer (check the route table)",
+		})
+	}
+	return jsonResponse(http.StatusOK, PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope})
 }
 
 // decodeClaim undoes API Gateway's stringification of one claim: arrays arrive

@@ -189,3 +189,45 @@ func BenchmarkClaimsEcho(b *testing.B) {
 		}
 	}
 }
+
+// A route behind the permissions authorizer gets the authorizer's context,
+// not JWT claims: the echo shows its sub, permissions and scope.
+func TestClaimsEchoShowsThePermissionsAuthorizersContext(t *testing.T) {
+	resp, err := ClaimsEcho(context.Background(), loadEvent(t, "admin-permissions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body PermissionsEchoBody
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &body) != nil {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	want := PermissionsEchoBody{RouteKey: "GET /admin", Sub: "auth0|654321", Permissions: []string{"read:admin", "read:reports"}, Scope: "openid profile"}
+	if !reflect.DeepEqual(body, want) {
+		t.Errorf("got %+v, want %+v", body, want)
+	}
+	if strings.Contains(resp.Body, "eyJ") {
+		t.Error("the echo holds the token")
+	}
+}
+
+func TestClaimsEchoRefusesALambdaContextWithoutSub(t *testing.T) {
+	event := loadEvent(t, "admin-permissions.json")
+	delete(event.RequestContext.Authorizer.Lambda, "sub")
+	resp, err := ClaimsEcho(context.Background(), event)
+	if err != nil || resp.StatusCode != 500 || !strings.Contains(resp.Body, "no sub") {
+		t.Errorf("%d %s %v", resp.StatusCode, resp.Body, err)
+	}
+}
+
+func TestClaimsEchoReadsPermissionsGivenAsAString(t *testing.T) {
+	for _, given := range []string{"[read:admin read:reports]", "read:admin read:reports"} {
+		event := loadEvent(t, "admin-permissions.json")
+		event.RequestContext.Authorizer.Lambda["permissions"] = given
+		resp, _ := ClaimsEcho(context.Background(), event)
+		var body PermissionsEchoBody
+		json.Unmarshal([]byte(resp.Body), &body)
+		if !reflect.DeepEqual(body.Permissions, []string{"read:admin", "read:reports"}) {
+			t.Errorf("%q: %s", given, resp.Body)
+		}
+	}
+}

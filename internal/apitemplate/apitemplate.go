@@ -8,9 +8,10 @@ package apitemplate
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
 )
 
 // GoPackageMetadataKey is the CloudFormation metadata key on each function that
@@ -24,10 +25,13 @@ type API struct {
 	// --outputs-file` writes the stack's outputs. Load sets it.
 	StackName string
 
+	// The JWT authorizer's issuer, audiences and identity source.
 	Issuer         string
 	Audience       []string
 	IdentitySource []string
-	Routes         []Route
+	// LambdaAuthorizers are keyed by their CloudFormation logical ID.
+	LambdaAuthorizers map[string]LambdaAuthorizer
+	Routes            []Route
 	// Cors is the API's CORS configuration, or nil without one.
 	Cors *Cors
 	// Functions are keyed by their CloudFormation logical ID.
@@ -41,24 +45,46 @@ type Cors struct {
 	MaxAge                                                  int
 }
 
+// LambdaAuthorizer is a REQUEST authorizer backed by a Lambda function, with
+// payload format 2.0 and simple responses.
+type LambdaAuthorizer struct {
+	Function         string   // logical ID of its function
+	IdentitySource   []string // such as $request.header.Authorization and $context.routeKey
+	ResultTTLSeconds int      // 0: answers are not cached
+}
+
 // Route is one route as the template declares it.
 type Route struct {
 	Key               string // "GET /user"
 	Method            string
 	Path              string
-	AuthorizationType string // AuthorizationJWT or AuthorizationNone
+	AuthorizationType string // AuthorizationNone, AuthorizationJWT or AuthorizationCustom
 	Scopes            []string
-	Function          string // logical ID of the function behind the route
+	// Permissions are what the Lambda authorizer requires of a CUSTOM route,
+	// read from its function's RoutePermissionsVariable.
+	Permissions []string
+	Authorizer  string // logical ID of the Lambda authorizer of a CUSTOM route
+	Function    string // logical ID of the function behind the route
 }
+
+// The environment of the permissions authorizer's function, written at synth:
+// the JWT issuer and audiences it accepts (the audiences as a JSON list), and
+// the permissions each route requires (a JSON object of route key to list).
+const (
+	AuthorizerIssuerVariable   = "ISSUER"
+	AuthorizerAudienceVariable = "AUDIENCE"
+	RoutePermissionsVariable   = "ROUTE_PERMISSIONS"
+)
 
 // DefaultRouteKey is the catch-all route, chosen when no other route matches
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
 const DefaultRouteKey = "$default"
 
-// The authorization types of an HTTP API route.
+// The authorization types of an HTTP API route. CUSTOM is a Lambda authorizer.
 const (
-	AuthorizationNone = "NONE"
-	AuthorizationJWT  = "JWT"
+	AuthorizationNone   = "NONE"
+	AuthorizationJWT    = "JWT"
+	AuthorizationCustom = "CUSTOM"
 )
 
 // IsPublic tells whether a route's AuthorizationType lets anyone call it.
@@ -70,11 +96,23 @@ func IsPublic(authorizationType string) bool {
 // Public tells whether the route takes requests without any token.
 func (r Route) Public() bool { return IsPublic(r.AuthorizationType) }
 
-// Allows applies API Gateway's scope rule to a verified token's scopes: a
-// route without scopes takes any valid token; otherwise the token must hold
-// at least one of the route's scopes.
-func (r Route) Allows(tokenScopes []string) bool {
-	return len(r.Scopes) == 0 || slices.ContainsFunc(tokenScopes, func(s string) bool { return slices.Contains(r.Scopes, s) })
+// Allows tells whether a verified token may call the route: on a JWT route it
+// must hold one of the route's scopes, on a CUSTOM route one of its
+// permissions, and a route that requires none takes any valid token.
+func (r Route) Allows(token *jwtauth.Token) bool {
+	if r.AuthorizationType == AuthorizationCustom {
+		return jwtauth.HoldsAny(token.Permissions, r.Permissions)
+	}
+	return jwtauth.HoldsAny(token.Scopes, r.Scopes)
+}
+
+// Requires is what the route asks of a token, any one of them: its
+// permissions on a CUSTOM route, its scopes otherwise.
+func (r Route) Requires() []string {
+	if r.AuthorizationType == AuthorizationCustom {
+		return r.Permissions
+	}
+	return r.Scopes
 }
 
 // SamplePath is a request path that the route matches: each {name} becomes
@@ -118,16 +156,18 @@ func Parse(template []byte) (*API, error) {
 	if err := json.Unmarshal(template, &doc); err != nil {
 		return nil, fmt.Errorf("not a CloudFormation template: %w", err)
 	}
-	api := &API{Functions: map[string]Function{}}
+	api := &API{Functions: map[string]Function{}, LambdaAuthorizers: map[string]LambdaAuthorizer{}}
 	integrations := map[string]string{} // integration logical ID -> function logical ID
 	var authorizers int
 	for id, r := range doc.Resources {
 		switch r.Type {
 		case "AWS::ApiGatewayV2::Authorizer":
 			var p struct {
-				AuthorizerType   string
-				IdentitySource   []string
-				JwtConfiguration struct {
+				AuthorizerType               string
+				IdentitySource               []string
+				AuthorizerUri                any
+				AuthorizerResultTtlInSeconds int
+				JwtConfiguration             struct {
 					Issuer   string
 					Audience []string
 				}
@@ -135,8 +175,12 @@ func Parse(template []byte) (*API, error) {
 			if err := json.Unmarshal(r.Properties, &p); err != nil {
 				return nil, fmt.Errorf("authorizer %s: %w", id, err)
 			}
+			if p.AuthorizerType == "REQUEST" {
+				api.LambdaAuthorizers[id] = LambdaAuthorizer{Function: getAttTarget(p.AuthorizerUri), IdentitySource: p.IdentitySource, ResultTTLSeconds: p.AuthorizerResultTtlInSeconds}
+				continue
+			}
 			if p.AuthorizerType != AuthorizationJWT {
-				return nil, fmt.Errorf("authorizer %s is of type %q: only JWT authorizers are supported", id, p.AuthorizerType)
+				return nil, fmt.Errorf("authorizer %s is of type %q: only JWT and Lambda (REQUEST) authorizers are supported", id, p.AuthorizerType)
 			}
 			authorizers++
 			api.Issuer, api.Audience, api.IdentitySource = p.JwtConfiguration.Issuer, p.JwtConfiguration.Audience, p.IdentitySource
@@ -176,9 +220,11 @@ func Parse(template []byte) (*API, error) {
 			RouteKey            string
 			AuthorizationType   string
 			AuthorizationScopes []string
+			AuthorizerId        any
 			Target              any
 		}
-		if err := json.Unmarshal(r.Properties, &p); err != nil {
+		err := json.Unmarshal(r.Properties, &p)
+		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", id, err)
 		}
 		method, path, ok := strings.Cut(p.RouteKey, " ")
@@ -193,13 +239,38 @@ func Parse(template []byte) (*API, error) {
 		if IsPublic(authType) {
 			authType = AuthorizationNone
 		}
-		api.Routes = append(api.Routes, Route{
+		route := Route{
 			Key: p.RouteKey, Method: method, Path: path, AuthorizationType: authType,
-			Scopes: p.AuthorizationScopes, Function: integrations[targetIntegration(p.Target)],
-		})
+			Scopes: p.AuthorizationScopes, Function: integrations[refTarget(p.Target)],
+		}
+		if authType == AuthorizationCustom {
+			route.Authorizer = refTarget(p.AuthorizerId)
+			authorizer, ok := api.LambdaAuthorizers[route.Authorizer]
+			if !ok {
+				return nil, fmt.Errorf("route %s (%s) is CUSTOM but names no Lambda authorizer of the template", id, p.RouteKey)
+			}
+			if route.Permissions, err = routePermissions(api.Functions[authorizer.Function], p.RouteKey); err != nil {
+				return nil, fmt.Errorf("route %s (%s): %w", id, p.RouteKey, err)
+			}
+		}
+		api.Routes = append(api.Routes, route)
 	}
 	sort.Slice(api.Routes, func(i, j int) bool { return api.Routes[i].Key < api.Routes[j].Key })
 	return api, nil
+}
+
+// routePermissions reads what a route requires from its authorizer function's
+// RoutePermissionsVariable.
+func routePermissions(authorizer Function, routeKey string) ([]string, error) {
+	var byRoute map[string][]string
+	if err := json.Unmarshal([]byte(authorizer.Environment[RoutePermissionsVariable]), &byRoute); err != nil {
+		return nil, fmt.Errorf("its authorizer function's %s is not a JSON object of route key to permissions: %w", RoutePermissionsVariable, err)
+	}
+	permissions, ok := byRoute[routeKey]
+	if !ok {
+		return nil, fmt.Errorf("its authorizer function's %s does not name it", RoutePermissionsVariable)
+	}
+	return permissions, nil
 }
 
 // AccessMatrix renders who may call each route, one line a route, so that a
@@ -207,47 +278,62 @@ func Parse(template []byte) (*API, error) {
 func (api *API) AccessMatrix() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# issuer %s, audience %s\n", api.Issuer, strings.Join(api.Audience, " "))
-	fmt.Fprintf(&b, "%-24s %-6s %s\n", "# route", "auth", "scopes (any one of them)")
+	fmt.Fprintf(&b, "%-24s %-6s %s\n", "# route", "auth", "requires (any one of them)")
 	for _, r := range api.Routes {
-		scopes := strings.Join(r.Scopes, " ")
+		auth, requires := r.AuthorizationType, "scopes "+strings.Join(r.Scopes, " ")
 		switch {
 		case r.Public():
-			scopes = "- (public: no token)"
-		case scopes == "":
-			scopes = "- (any valid token)"
+			requires = "- (public: no token)"
+		case r.AuthorizationType == AuthorizationCustom:
+			auth, requires = "LAMBDA", "permissions "+strings.Join(r.Permissions, " ")
+		case len(r.Scopes) == 0:
+			requires = "- (any valid token)"
 		}
-		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, r.AuthorizationType, scopes)
+		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, auth, requires)
 	}
 	return b.String()
 }
 
-// getAttTarget returns the logical ID X of {"Fn::GetAtt": [X, "Arn"]}.
+// getAttTarget returns the logical ID X of the first {"Fn::GetAtt": [X, …]}
+// in v, which may sit inside an Fn::Join, as in an authorizer's URI.
 func getAttTarget(v any) string {
-	if m, ok := v.(map[string]any); ok {
-		if parts, ok := m["Fn::GetAtt"].([]any); ok && len(parts) == 2 {
-			id, _ := parts[0].(string)
-			return id
+	return findIntrinsic(v, func(m map[string]any) string {
+		parts, _ := m["Fn::GetAtt"].([]any)
+		if len(parts) == 0 {
+			return ""
 		}
-	}
-	return ""
+		id, _ := parts[0].(string)
+		return id
+	})
 }
 
-// targetIntegration returns the integration logical ID of a route target, which
-// CDK writes as {"Fn::Join": ["", ["integrations/", {"Ref": X}]]}.
-func targetIntegration(v any) string {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return ""
-	}
-	join, ok := m["Fn::Join"].([]any)
-	if !ok || len(join) != 2 {
-		return ""
-	}
-	parts, _ := join[1].([]any)
-	for _, part := range parts {
-		if ref, ok := part.(map[string]any); ok {
-			if id, ok := ref["Ref"].(string); ok {
-				return id
+// refTarget returns the logical ID X of the first {"Ref": X} in v: a route's
+// authorizer, or the integration of a target that CDK writes as
+// {"Fn::Join": ["", ["integrations/", {"Ref": X}]]}.
+func refTarget(v any) string {
+	return findIntrinsic(v, func(m map[string]any) string {
+		id, _ := m["Ref"].(string)
+		return id
+	})
+}
+
+// findIntrinsic walks v depth first and returns the first non-empty answer of
+// match on an object.
+func findIntrinsic(v any, match func(map[string]any) string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if found := match(v); found != "" {
+			return found
+		}
+		for _, inner := range v {
+			if found := findIntrinsic(inner, match); found != "" {
+				return found
+			}
+		}
+	case []any:
+		for _, inner := range v {
+			if found := findIntrinsic(inner, match); found != "" {
+				return found
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auth0-http-api/cdk/internal/jwtauth"
 )
 
 // devTemplate is the dev stage's golden template: what a synth of the shipped
@@ -35,8 +37,17 @@ func TestParseReadsAuthorizerRoutesAndFunctions(t *testing.T) {
 			t.Errorf("route %s: function %q has no Go package", r.Key, r.Function)
 		}
 	}
-	if want := []string{"GET /private", "GET /public", "GET /user", "POST /user"}; !slices.Equal(keys, want) {
+	if want := []string{"GET /admin", "GET /private", "GET /public", "GET /user", "POST /user"}; !slices.Equal(keys, want) {
 		t.Errorf("routes %v, want %v", keys, want)
+	}
+	admin := api.Routes[0]
+	authorizer, ok := api.LambdaAuthorizers[admin.Authorizer]
+	if admin.AuthorizationType != AuthorizationCustom || !slices.Equal(admin.Permissions, []string{"read:admin"}) || !ok {
+		t.Fatalf("GET /admin: %+v", admin)
+	}
+	if authorizer.ResultTTLSeconds != 300 || !slices.Equal(authorizer.IdentitySource, []string{"$request.header.Authorization", "$context.routeKey"}) ||
+		api.Functions[authorizer.Function].GoPackage != "./functions/authorizer" {
+		t.Errorf("the permissions authorizer: %+v, function %+v", authorizer, api.Functions[authorizer.Function])
 	}
 	if api.Cors == nil || len(api.Cors.AllowOrigins) == 0 {
 		t.Errorf("CORS: %+v", api.Cors)
@@ -88,9 +99,16 @@ func TestRouteMeaning(t *testing.T) {
 		{scoped, []string{"read:use", "READ:USER", "read:user2"}, false},
 	}
 	for _, c := range cases {
-		if got := c.route.Allows(c.scopes); got != c.want {
+		if got := c.route.Allows(&jwtauth.Token{Scopes: c.scopes}); got != c.want {
 			t.Errorf("%s with %q: %v, want %v", c.route.Path, c.scopes, got, c.want)
 		}
+	}
+	permission := Route{AuthorizationType: AuthorizationCustom, Scopes: nil, Permissions: []string{"read:admin"}}
+	if permission.Allows(&jwtauth.Token{Scopes: []string{"read:admin"}}) || !permission.Allows(&jwtauth.Token{Permissions: []string{"x", "read:admin"}}) {
+		t.Error("a permission route is decided by the token's permissions, never its scopes")
+	}
+	if scoped.Allows(&jwtauth.Token{Permissions: []string{"admin"}}) {
+		t.Error("a scoped route is decided by the token's scopes, never its permissions")
 	}
 	for path, want := range map[string]string{
 		"/user":                "/user",
@@ -172,10 +190,10 @@ func TestStaleWhenASourceIsNewerThanTheAssembly(t *testing.T) {
 // scopes, the worst case of the security checklist, stays cheap.
 func BenchmarkAllowsThousandsOfScopes(b *testing.B) {
 	route := Route{AuthorizationType: AuthorizationJWT, Scopes: []string{"read:user"}}
-	scopes := append(strings.Fields(strings.Repeat("x:y ", 1500)), "read:user")
+	token := &jwtauth.Token{Scopes: append(strings.Fields(strings.Repeat("x:y ", 1500)), "read:user")}
 	b.ReportAllocs()
 	for b.Loop() {
-		if !route.Allows(scopes) {
+		if !route.Allows(token) {
 			b.Fatal("refused")
 		}
 	}

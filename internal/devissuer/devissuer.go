@@ -104,7 +104,10 @@ type TokenRequest struct {
 	Subject  string
 	Audience string
 	Scopes   []string
-	TTL      time.Duration
+	// Permissions become the "permissions" claim, as Auth0 writes it when RBAC
+	// and "Add Permissions in the Access Token" are on.
+	Permissions []string
+	TTL         time.Duration
 }
 
 // AccessToken mints an RS256 access token shaped like Auth0's.
@@ -120,6 +123,9 @@ func (d *Issuer) AccessToken(req TokenRequest) (string, error) {
 	}
 	if len(req.Scopes) > 0 {
 		claims["scope"] = strings.Join(req.Scopes, " ")
+	}
+	if req.Permissions != nil {
+		claims["permissions"] = req.Permissions
 	}
 	return d.Sign(claims)
 }

@@ -170,7 +170,7 @@ func (k *RemoteKeySet) fetch() (map[string]*Key, error) {
 	for _, jwk := range set.Keys {
 		// RFC 7517 §4.2 and §4.4: a key for encryption, or for an algorithm this
 		// verifier does not accept, verifies nothing.
-		if jwk.Kty != "RSA" || jwk.Kid == "" || (jwk.Use != "" && jwk.Use != "sig") || (jwk.Alg != "" && rsaMethods[jwk.Alg] == nil) {
+		if jwk.Kty != "RSA" || jwk.Kid == "" || (jwk.Use != "" && jwk.Use != "sig") || (jwk.Alg != "" && rsaMethods[jwk.Alg] == 0) {
 			continue
 		}
 		n, errN := base64.RawURLEncoding.DecodeString(jwk.N)

@@ -9,7 +9,10 @@ package jwtauth
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rsa"
+	_ "crypto/sha256" // RS256
+	_ "crypto/sha512" // RS384, RS512
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,8 +23,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // Keys finds an issuer's signing key by its kid.
@@ -70,6 +71,9 @@ type Token struct {
 	Claims map[string]string
 	// Scopes are read from "scope" (space-separated), or else "scp".
 	Scopes []string
+	// Permissions are Auth0's RBAC "permissions" claim, a list of strings.
+	// API Gateway's JWT authorizer never reads it; the permissions authorizer does.
+	Permissions []string
 }
 
 // verifiedToken is a token whose signature, issuer and audience passed. Clients
@@ -88,11 +92,19 @@ type verifiedToken struct {
 // maxVerifiedTokens bounds the memory the remembered tokens take.
 const maxVerifiedTokens = 10_000
 
-// The RSA algorithms accepted; the docs leave open which variants count.
-var rsaMethods = map[string]jwt.SigningMethod{
-	"RS256": jwt.SigningMethodRS256,
-	"RS384": jwt.SigningMethodRS384,
-	"RS512": jwt.SigningMethodRS512,
+// The RSA algorithms accepted, RSASSA-PKCS1-v1_5 with their hashes (RFC 7518
+// §3.3); AWS says "RSA-based" and leaves open which variants count.
+var rsaMethods = map[string]crypto.Hash{
+	"RS256": crypto.SHA256,
+	"RS384": crypto.SHA384,
+	"RS512": crypto.SHA512,
+}
+
+// verifySignature checks an RS256/384/512 signature over the token's first two segments.
+func verifySignature(hash crypto.Hash, signingInput string, signature []byte, key *rsa.PublicKey) error {
+	digest := hash.New()
+	digest.Write([]byte(signingInput))
+	return rsa.VerifyPKCS1v15(key, hash, digest.Sum(nil), signature)
 }
 
 // latestTime bounds exp, nbf and iat: year 9999. A larger value is malformed.
@@ -178,7 +190,7 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 		return nil, errors.New("the token header has critical parameters the authorizer does not understand")
 	}
 	alg, _ := header["alg"].(string)
-	method, ok := rsaMethods[alg]
+	hash, ok := rsaMethods[alg]
 	if !ok {
 		// The value is the caller's: it is not repeated back.
 		return nil, errors.New("the token algorithm is not accepted")
@@ -195,7 +207,7 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 	if key.Algorithm != "" && key.Algorithm != alg {
 		return nil, errors.New("the token algorithm does not match its key")
 	}
-	if err := method.Verify(parts[0]+"."+parts[1], signature, key.Public); err != nil {
+	if err := verifySignature(hash, parts[0]+"."+parts[1], signature, key.Public); err != nil {
 		return nil, errors.New("the token signature is invalid")
 	}
 	claims, err := decodeObject(payloadJSON)
@@ -210,7 +222,7 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 		return nil, errors.New("the token does not have a valid audience")
 	}
 	exp, _, _ := numericDate(claims, "exp")
-	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims)}, claims: claims, kid: kid, key: key, expires: exp}, nil
+	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims), Permissions: stringList(claims["permissions"])}, claims: claims, kid: kid, key: key, expires: exp}, nil
 }
 
 func (v *Verifier) checkTimes(claims map[string]any) error {
@@ -276,19 +288,29 @@ func tokenScopes(claims map[string]any) []string {
 	if scope, ok := claims["scope"].(string); ok {
 		return splitScopes(scope)
 	}
-	switch scp := claims["scp"].(type) {
-	case string:
+	if scp, ok := claims["scp"].(string); ok {
 		return splitScopes(scp)
-	case []any:
-		var scopes []string
-		for _, s := range scp {
-			if str, ok := s.(string); ok {
-				scopes = append(scopes, str)
-			}
-		}
-		return scopes
 	}
-	return nil
+	return stringList(claims["scp"])
+}
+
+// stringList is the strings of a JSON array; anything else holds none.
+func stringList(value any) []string {
+	list, _ := value.([]any)
+	var strings []string
+	for _, item := range list {
+		if s, ok := item.(string); ok {
+			strings = append(strings, s)
+		}
+	}
+	return strings
+}
+
+// HoldsAny is the rule API Gateway applies to scopes, and the permissions
+// authorizer to permissions: a route that requires nothing takes any valid
+// token; otherwise the token must hold at least one of what it requires.
+func HoldsAny(held, required []string) bool {
+	return len(required) == 0 || slices.ContainsFunc(held, func(s string) bool { return slices.Contains(required, s) })
 }
 
 // splitScopes separates scopes by the space character alone (RFC 6749 §3.3),

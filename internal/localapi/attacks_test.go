@@ -32,7 +32,7 @@ func raw(header, payload, signature string) string {
 
 func validClaimsJSON() string {
 	return `{"iss":"` + suite.issuer.URL + `","sub":"e2e-user","aud":"` + suite.api.Audience[0] +
-		`","exp":` + jsonInt(time.Now().Add(time.Hour).Unix()) + `,"scope":"read:user"}`
+		`","exp":` + jsonInt(time.Now().Add(time.Hour).Unix()) + `,"scope":"read:user","permissions":["read:admin"]}`
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -49,7 +49,7 @@ func signWith(t *testing.T, method jwt.SigningMethod, key any, header map[string
 
 func baseClaims() jwt.MapClaims {
 	return jwt.MapClaims{"iss": suite.issuer.URL, "sub": "e2e-user", "aud": suite.api.Audience[0],
-		"exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user"}
+		"exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user", "permissions": []string{"read:admin"}}
 }
 
 // TestJWTAttacks runs every case of the security checklist's JWT list against
@@ -57,6 +57,15 @@ func baseClaims() jwt.MapClaims {
 // and none reaches the function. An attacker's server counts any request the
 // local API would make to a URL named by a token.
 func TestJWTAttacks(t *testing.T) {
+	t.Run("JWT authorizer, GET /user", func(t *testing.T) { runJWTAttacks(t, "/user", http.StatusUnauthorized) })
+	// A Lambda authorizer refuses with isAuthorized false, which API Gateway
+	// answers 403, where the JWT authorizer answers 401.
+	t.Run("permissions authorizer, GET /admin", func(t *testing.T) { runJWTAttacks(t, "/admin", http.StatusForbidden) })
+}
+
+// runJWTAttacks sends every attack to path, whose authorizer answers refused
+// for a bad token; path accepts scope read:user or permission read:admin.
+func runJWTAttacks(t *testing.T, path string, refused int) {
 	var attackerHits atomic.Int64
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { attackerHits.Add(1) }))
 	defer attacker.Close()
@@ -64,7 +73,11 @@ func TestJWTAttacks(t *testing.T) {
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&suite.key.PublicKey))})
-	valid := token(t, "read:user")
+	valid, err := suite.issuer.AccessToken(devissuer.TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0],
+		Scopes: []string{"read:user"}, Permissions: []string{"read:admin"}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	parts := strings.Split(valid, ".")
 	otherTenant := devissuer.New("https://other-tenant.example.com/", otherKey)
 	otherTenantToken, _ := otherTenant.AccessToken(devissuer.TokenRequest{Subject: "x", Audience: suite.api.Audience[0], Scopes: []string{"read:user"}, TTL: time.Hour})
@@ -147,9 +160,12 @@ func TestJWTAttacks(t *testing.T) {
 	}
 	echo := suite.functions[functionID(t, "./functions/claimsecho")]
 	for _, c := range cases {
+		if c.want == http.StatusUnauthorized {
+			c.want = refused
+		}
 		t.Run(c.name, func(t *testing.T) {
 			before := echo.Invocations()
-			resp := call(t, "GET", "/user", c.header)
+			resp := call(t, "GET", path, c.header)
 			if resp.status != c.want {
 				t.Fatalf("status %d, want %d: %s (www-authenticate %q)", resp.status, c.want, resp.body, resp.header.Get("www-authenticate"))
 			}

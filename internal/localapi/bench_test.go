@@ -3,8 +3,10 @@ package localapi
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -12,27 +14,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/lambdaproc"
 )
 
 // BenchmarkLocalAPI measures requests per second and latency percentiles
-// through the local API on loopback, for a public route and a private (JWT,
-// scoped) route, with 8 concurrent clients. The two routes alternate in blocks
-// of 200 requests, so that a machine that speeds up or slows down during the
-// run weighs on both alike.
+// through the local API on loopback, for a public route, a private (JWT,
+// scoped) route and a permission route (the permissions authorizer, a Lambda
+// function), with 8 concurrent clients. The routes take turns in blocks of
+// 200 requests, so that a machine that speeds up or slows down during the run
+// weighs on all alike.
 func BenchmarkLocalAPI(b *testing.B) {
 	const clients, block = 8, 200
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	type route struct {
-		path, authorization string
-		latencies           []time.Duration
-		elapsed             time.Duration
+		name, path, authorization string
+		latencies                 []time.Duration
+		elapsed                   time.Duration
 	}
-	routes := []*route{{path: "/public"}, {path: "/user", authorization: "Bearer " + token(b, "read:user")}}
+	permitted, err := suite.issuer.AccessToken(devissuer.TokenRequest{Subject: "bench", Audience: suite.api.Audience[0], Permissions: []string{"read:admin"}, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	routes := []*route{
+		{name: "public", path: "/public"},
+		{name: "private", path: "/user", authorization: "Bearer " + token(b, "read:user")},
+		{name: "permission", path: "/admin", authorization: "Bearer " + permitted},
+	}
 	var failed atomic.Int64
 	b.ResetTimer()
 	for done := 0; done < b.N; {
-		r := routes[(done/block)%2]
+		r := routes[(done/block)%len(routes)]
 		n := min(block, b.N-done)
 		latencies := make([]time.Duration, n)
 		var next atomic.Int64
@@ -74,32 +86,39 @@ func BenchmarkLocalAPI(b *testing.B) {
 		if len(r.latencies) == 0 {
 			continue
 		}
-		name := strings.Trim(map[bool]string{true: "private", false: "public"}[r.authorization != ""], "/")
+		name := r.name
 		sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
 		rate[name] = float64(len(r.latencies)) / r.elapsed.Seconds()
 		b.ReportMetric(rate[name], name+"-req/s")
 		b.ReportMetric(float64(r.latencies[len(r.latencies)/2].Microseconds()), name+"-p50-µs")
 		b.ReportMetric(float64(r.latencies[len(r.latencies)*99/100].Microseconds()), name+"-p99-µs")
 	}
-	if rate["public"] > 0 && rate["private"] > 0 {
+	if rate["public"] > 0 && rate["private"] > 0 && rate["permission"] > 0 {
 		b.ReportMetric(rate["private"]/rate["public"], "private/public")
+		b.ReportMetric(rate["permission"]/rate["public"], "permission/public")
 	}
 }
 
-// BenchmarkFunctionInit measures a function's cold start on this machine: from
-// starting the claims echo's host build to its first Runtime API "next" request.
+// BenchmarkFunctionInit measures each function's cold start on this machine,
+// the permissions authorizer's included: from starting its host build, with
+// its environment from the template, to its first Runtime API "next" request.
 func BenchmarkFunctionInit(b *testing.B) {
-	binary := filepath.Join(suite.tmp, "build", functionID(b, "./functions/claimsecho"), "bootstrap")
-	durations := make([]time.Duration, 0, b.N)
-	for range b.N {
-		pool := lambdaproc.NewPool(lambdaproc.Function{Name: "init", Binary: binary, Timeout: time.Second})
-		started := time.Now()
-		if err := pool.Warm(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		durations = append(durations, time.Since(started))
-		pool.Close()
+	for _, id := range slices.Sorted(maps.Keys(suite.api.Functions)) {
+		fn := suite.api.Functions[id]
+		b.Run(strings.TrimPrefix(fn.GoPackage, "./functions/"), func(b *testing.B) {
+			binary := filepath.Join(suite.tmp, "build", id, "bootstrap")
+			durations := make([]time.Duration, 0, b.N)
+			for range b.N {
+				pool := lambdaproc.NewPool(lambdaproc.Function{Name: "init", Binary: binary, Environment: fn.Environment, Timeout: time.Second})
+				started := time.Now()
+				if err := pool.Warm(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				durations = append(durations, time.Since(started))
+				pool.Close()
+			}
+			sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+			b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "median-ms")
+		})
 	}
-	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
-	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "median-ms")
 }

@@ -125,7 +125,7 @@ func signed(t testing.TB, change func(jwt.MapClaims)) string {
 	t.Helper()
 	claims := jwt.MapClaims{
 		"iss": suite.issuer.URL, "sub": "e2e-user", "aud": suite.api.Audience[0],
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user",
+		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user", "permissions": []string{"read:admin"},
 	}
 	change(claims)
 	tok, err := suite.issuer.Sign(claims)
@@ -153,9 +153,17 @@ type response struct {
 	body   []byte
 }
 
+// call sends a request to the suite's local API.
 func call(t testing.TB, method, path, authorization string) response {
 	t.Helper()
-	req, _ := http.NewRequest(method, suite.local.URL+path, nil)
+	return callAt(t, suite.local.URL, method, path, authorization)
+}
+
+// callAt sends method and path to base, with an Authorization header unless
+// authorization is empty.
+func callAt(t testing.TB, base, method, path, authorization string) response {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, nil)
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
@@ -179,49 +187,81 @@ func functionID(t testing.TB, pkg string) string {
 	return ""
 }
 
+// granting mints a token that grants what a route may require: scopes for a
+// JWT route, permissions for a route behind the permissions authorizer.
+func granting(t testing.TB, route apitemplate.Route, granted ...string) string {
+	t.Helper()
+	request := devissuer.TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], TTL: time.Hour}
+	if route.AuthorizationType == apitemplate.AuthorizationCustom {
+		request.Permissions = granted
+	} else {
+		request.Scopes = granted
+	}
+	signed, err := suite.issuer.AccessToken(request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// refusedStatus is what a route answers a token its authorizer refuses: the
+// JWT authorizer's 401, or 403 from a Lambda authorizer's isAuthorized false.
+func refusedStatus(route apitemplate.Route) int {
+	if route.AuthorizationType == apitemplate.AuthorizationCustom {
+		return http.StatusForbidden
+	}
+	return http.StatusUnauthorized
+}
+
 func TestAccessMatrixEndToEnd(t *testing.T) {
 	for _, route := range suite.api.Routes {
 		t.Run(route.Key, func(t *testing.T) {
-			public := route.AuthorizationType == "NONE"
+			public := route.Public()
 			noToken := call(t, route.Method, route.Path, "")
 			if want := map[bool]int{true: 200, false: 401}[public]; noToken.status != want {
 				t.Errorf("no token: %d, want %d (%s)", noToken.status, want, noToken.body)
 			}
-			if !public && (noToken.header.Get("www-authenticate") != "Bearer" || string(noToken.body) != `{"message":"Unauthorized"}`) {
+			if route.AuthorizationType == apitemplate.AuthorizationJWT && (noToken.header.Get("www-authenticate") != "Bearer" || string(noToken.body) != `{"message":"Unauthorized"}`) {
 				t.Errorf("no token: www-authenticate %q body %s", noToken.header.Get("www-authenticate"), noToken.body)
 			}
 
-			noScope := call(t, route.Method, route.Path, "Bearer "+token(t))
+			noGrant := call(t, route.Method, route.Path, "Bearer "+granting(t, route))
 			want := 200
-			if len(route.Scopes) > 0 {
+			if len(route.Requires()) > 0 {
 				want = 403
 			}
-			if noScope.status != want {
-				t.Errorf("valid token without scopes: %d, want %d (%s)", noScope.status, want, noScope.body)
+			if noGrant.status != want {
+				t.Errorf("valid token that grants nothing: %d, want %d (%s)", noGrant.status, want, noGrant.body)
 			}
-			if want == 403 && string(noScope.body) != `{"message":"Forbidden"}` {
-				t.Errorf("403 body %s", noScope.body)
+			if want == 403 && string(noGrant.body) != `{"message":"Forbidden"}` {
+				t.Errorf("403 body %s", noGrant.body)
 			}
 
-			for _, scope := range route.Scopes {
-				resp := call(t, route.Method, route.Path, "Bearer "+token(t, scope))
+			for _, required := range route.Requires() {
+				resp := call(t, route.Method, route.Path, "Bearer "+granting(t, route, required))
 				if resp.status != 200 {
-					t.Fatalf("token with %s: %d (%s)", scope, resp.status, resp.body)
+					t.Fatalf("token with %s: %d (%s)", required, resp.status, resp.body)
 				}
 				var echo struct {
-					RouteKey string
-					Sub      string
-					Claims   map[string]string
-					Decoded  map[string]any
-					Scopes   []string
+					RouteKey    string
+					Sub         string
+					Claims      map[string]string
+					Decoded     map[string]any
+					Scopes      []string
+					Permissions []string
 				}
 				if err := json.Unmarshal(resp.body, &echo); err != nil {
 					t.Fatal(err)
 				}
-				if echo.RouteKey != route.Key || echo.Sub != "e2e-user" || !slices.Equal(echo.Scopes, []string{scope}) {
+				if echo.RouteKey != route.Key || echo.Sub != "e2e-user" {
 					t.Errorf("echo: %s", resp.body)
 				}
-				if echo.Claims["aud"] != suite.api.Audience[0] || echo.Claims["iss"] != suite.issuer.URL || !strings.HasSuffix(fmt.Sprint(echo.Decoded["exp"]), "Z") {
+				if route.AuthorizationType == apitemplate.AuthorizationCustom {
+					if !slices.Equal(echo.Permissions, []string{required}) {
+						t.Errorf("permissions not passed on by the authorizer: %s", resp.body)
+					}
+				} else if !slices.Equal(echo.Scopes, []string{required}) || echo.Claims["aud"] != suite.api.Audience[0] ||
+					echo.Claims["iss"] != suite.issuer.URL || !strings.HasSuffix(fmt.Sprint(echo.Decoded["exp"]), "Z") {
 					t.Errorf("claims not passed as API Gateway does: %s", resp.body)
 				}
 				if strings.Contains(string(resp.body), "eyJ") {
@@ -234,7 +274,7 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 				"wrong audience": signed(t, func(c jwt.MapClaims) { c["aud"] = "https://other.example.com" }),
 				"wrong issuer":   signed(t, func(c jwt.MapClaims) { c["iss"] = "https://evil.example.com/" }),
 			} {
-				want := 401
+				want := refusedStatus(route)
 				if public {
 					want = 200 // a public route has no authorizer: the header is not read
 				}

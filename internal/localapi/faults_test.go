@@ -2,7 +2,6 @@ package localapi
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,7 +24,10 @@ func serveWithIssuer(t *testing.T, issuerURL string) string {
 	return server.URL
 }
 
-func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
+// failingIssuers are issuers whose keys cannot be had, by name: unreachable,
+// slower than the fetch timeout, and a key set over the size limit.
+func failingIssuers(t *testing.T) map[string]string {
+	t.Helper()
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	unreachable := "http://" + closed.Addr().String() + "/"
 	closed.Close()
@@ -33,7 +35,7 @@ func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 		time.Sleep(jwtauth.FetchTimeout + 500*time.Millisecond)
 		suite.issuer.ServeHTTP(w, r)
 	}))
-	defer slow.Close()
+	t.Cleanup(slow.Close)
 	large := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "openid-configuration") {
 			w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks"}`))
@@ -41,10 +43,13 @@ func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 		}
 		w.Write([]byte(`{"keys":[],"padding":"` + strings.Repeat("x", jwtauth.MaxKeySetBytes) + `"}`))
 	}))
-	defer large.Close()
+	t.Cleanup(large.Close)
+	return map[string]string{"unreachable": unreachable, "slow": slow.URL + "/", "too large": large.URL + "/"}
+}
 
+func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 	echo := suite.functions[functionID(t, "./functions/claimsecho")]
-	for name, issuer := range map[string]string{"unreachable": unreachable, "slow": slow.URL + "/", "too large": large.URL + "/"} {
+	for name, issuer := range failingIssuers(t) {
 		t.Run(name, func(t *testing.T) {
 			base := serveWithIssuer(t, issuer)
 			tok, _ := devissuer.New(issuer, suite.key).AccessToken(devissuer.TokenRequest{Subject: "s", Audience: suite.api.Audience[0], Scopes: []string{"read:user"}, TTL: time.Hour})
@@ -92,20 +97,9 @@ func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration) *Ser
 	return local
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
 func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing.T) {
 	local := faultyAPI(t, 1, 0)
-	_, firstPID := get(t, local.URL+"/ok")
+	firstPID := string(callAt(t, local.URL, "GET", "/ok", "").body)
 	cases := []struct {
 		path, body string
 		status     int
@@ -121,11 +115,13 @@ func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing
 	pid := firstPID
 	for _, c := range cases {
 		t.Run(strings.TrimPrefix(c.path, "/"), func(t *testing.T) {
-			status, body := get(t, local.URL+c.path)
+			resp := callAt(t, local.URL, "GET", c.path, "")
+			status, body := resp.status, string(resp.body)
 			if status != c.status || body != c.body {
 				t.Errorf("%s: %d %s, want %d %s", c.path, status, body, c.status, c.body)
 			}
-			status, next := get(t, local.URL+"/ok")
+			resp = callAt(t, local.URL, "GET", "/ok", "")
+			status, next := resp.status, string(resp.body)
 			if status != 200 || !strings.HasPrefix(next, "pid ") {
 				t.Fatalf("the next request after %s: %d %s", c.path, status, next)
 			}
@@ -140,7 +136,7 @@ func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing
 func TestIntegrationTimeoutIs503(t *testing.T) {
 	// The function may run 3 s but API Gateway gives up first.
 	local := faultyAPI(t, 3, 500*time.Millisecond)
-	if status, body := get(t, local.URL+"/sleep"); status != 503 || body != `{"message":"Service Unavailable"}` {
-		t.Errorf("%d %s, want 503 Service Unavailable", status, body)
+	if resp := callAt(t, local.URL, "GET", "/sleep", ""); resp.status != 503 || string(resp.body) != `{"message":"Service Unavailable"}` {
+		t.Errorf("%d %s, want 503 Service Unavailable", resp.status, resp.body)
 	}
 }

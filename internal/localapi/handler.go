@@ -54,6 +54,8 @@ type Handler struct {
 	api      *apitemplate.API
 	router   *Router
 	verifier *jwtauth.Verifier
+	// authorizers emulate the template's Lambda authorizers.
+	authorizers *lambdaAuthorizers
 	// tokenHeader: the header that the authorizer's identity source names.
 	tokenHeader string
 	functions   map[string]Invoker // by the function's logical ID
@@ -70,11 +72,15 @@ func NewHandler(api *apitemplate.API, verifier *jwtauth.Verifier, functions map[
 	if err != nil {
 		return nil, err
 	}
+	authorizers, err := newLambdaAuthorizers(api, functions)
+	if err != nil {
+		return nil, err
+	}
 	if accessLog == nil {
 		accessLog = io.Discard
 	}
 	return &Handler{
-		api: api, router: NewRouter(api.Routes), verifier: verifier, tokenHeader: tokenHeader, functions: functions, accessLog: accessLog,
+		api: api, router: NewRouter(api.Routes), verifier: verifier, authorizers: authorizers, tokenHeader: tokenHeader, functions: functions, accessLog: accessLog,
 		integrationTimeout: DefaultIntegrationTimeout, bodyReadTimeout: DefaultBodyReadTimeout,
 	}, nil
 }
@@ -124,7 +130,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 		return writeMessage(w, http.StatusNotFound, "Not Found"), "-", ""
 	}
 	var token *jwtauth.Token
-	if !route.Public() {
+	var lambdaContext map[string]any
+	switch route.AuthorizationType {
+	case apitemplate.AuthorizationCustom:
+		var status int
+		var reason string
+		if lambdaContext, status, reason = h.authorizers.authorize(r, route, params, requestID); status != http.StatusOK {
+			return writeMessage(w, status, http.StatusText(status)), route.Key, reason
+		}
+	case apitemplate.AuthorizationJWT:
 		var err error
 		token, err = h.verify(r)
 		if err != nil {
@@ -135,7 +149,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 			}
 			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), route.Key, reason
 		}
-		if !route.Allows(token.Scopes) {
+		if !route.Allows(token) {
 			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
 		}
 	}
@@ -151,7 +165,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 	if !ok {
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
 	}
-	event, _ := json.Marshal(buildEvent(r, route, params, body, requestID, token))
+	e := buildEvent(r, route, params, body, requestID)
+	switch {
+	case token != nil:
+		e.RequestContext.Authorizer = &eventAuthorizer{JWT: &eventJWT{Claims: token.Claims}}
+		if len(route.Scopes) > 0 {
+			e.RequestContext.Authorizer.JWT.Scopes = token.Scopes
+		}
+	case lambdaContext != nil:
+		e.RequestContext.Authorizer = &eventAuthorizer{Lambda: lambdaContext}
+	}
+	event, _ := json.Marshal(e)
 	if len(event) > MaxEventBytes {
 		// Lambda refuses such an invocation, and API Gateway answers 500.
 		return writeMessage(w, http.StatusInternalServerError, "Internal Server Error"), route.Key, ""
@@ -272,14 +296,20 @@ type requestContext struct {
 	TimeEpoch int64  `json:"timeEpoch"`
 }
 
+// eventAuthorizer is what the route's authorizer passes on: the JWT
+// authorizer's claims and scopes, or a Lambda authorizer's context.
 type eventAuthorizer struct {
-	JWT struct {
-		Claims map[string]string `json:"claims"`
-		Scopes []string          `json:"scopes"` // null on routes without authorization scopes
-	} `json:"jwt"`
+	JWT    *eventJWT      `json:"jwt,omitempty"`
+	Lambda map[string]any `json:"lambda,omitempty"`
 }
 
-func buildEvent(r *http.Request, route apitemplate.Route, params map[string]string, body []byte, requestID string, token *jwtauth.Token) event {
+type eventJWT struct {
+	Claims map[string]string `json:"claims"`
+	Scopes []string          `json:"scopes"` // null on routes without authorization scopes
+}
+
+// buildEvent is the request as payload 2.0, without the authorizer's part.
+func buildEvent(r *http.Request, route apitemplate.Route, params map[string]string, body []byte, requestID string) event {
 	now := time.Now()
 	e := event{
 		Version: "2.0", RouteKey: route.Key, RawPath: r.URL.EscapedPath(), RawQueryString: r.URL.RawQuery,
@@ -318,13 +348,6 @@ func buildEvent(r *http.Request, route apitemplate.Route, params map[string]stri
 	c.HTTP.SourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
 	c.RequestID, c.RouteKey = requestID, route.Key
 	c.Time, c.TimeEpoch = now.UTC().Format("02/Jan/2006:15:04:05 -0700"), now.UnixMilli()
-	if token != nil {
-		c.Authorizer = &eventAuthorizer{}
-		c.Authorizer.JWT.Claims = token.Claims
-		if len(route.Scopes) > 0 {
-			c.Authorizer.JWT.Scopes = token.Scopes
-		}
-	}
 	return e
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -61,7 +62,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.IntegrationTimeout == 0 {
 		cfg.IntegrationTimeout = DefaultIntegrationTimeout
 	}
-	pools, err := startFunctions(ctx, cfg)
+	pools, err := startFunctions(ctx, cfg, issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +119,29 @@ func closePools(pools map[string]*lambdaproc.Pool) {
 	}
 }
 
-func startFunctions(ctx context.Context, cfg Config) (map[string]*lambdaproc.Pool, error) {
+// isAuthorizerFunction tells whether the function backs a Lambda authorizer.
+func isAuthorizerFunction(api *apitemplate.API, id string) bool {
+	for _, authorizer := range api.LambdaAuthorizers {
+		if authorizer.Function == id {
+			return true
+		}
+	}
+	return false
+}
+
+// environment is a function's environment from the template, with a
+// permissions authorizer pointed at the issuer the local API uses, as the JWT
+// authorizer is (the dev issuer, with --dev-issuer).
+func environment(fn apitemplate.Function, issuer string) map[string]string {
+	if _, isAuthorizer := fn.Environment[apitemplate.AuthorizerIssuerVariable]; !isAuthorizer {
+		return fn.Environment
+	}
+	env := maps.Clone(fn.Environment)
+	env[apitemplate.AuthorizerIssuerVariable] = issuer
+	return env
+}
+
+func startFunctions(ctx context.Context, cfg Config, issuer string) (map[string]*lambdaproc.Pool, error) {
 	pools := map[string]*lambdaproc.Pool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -135,8 +158,11 @@ func startFunctions(ctx context.Context, cfg Config) (map[string]*lambdaproc.Poo
 			var pool *lambdaproc.Pool
 			if err == nil {
 				timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
+				if isAuthorizerFunction(cfg.API, id) {
+					timeout = min(timeout, LambdaAuthorizerTimeout)
+				}
 				pool = lambdaproc.NewPool(lambdaproc.Function{
-					Name: id, Binary: binary, Environment: fn.Environment, Timeout: timeout,
+					Name: id, Binary: binary, Environment: environment(fn, issuer), Timeout: timeout,
 					MemoryMiB: fn.MemoryMiB, MaxProcesses: cfg.MaxProcesses, Output: cfg.FunctionOutput,
 				})
 				err = pool.Warm(ctx)
