@@ -18,14 +18,16 @@ import (
 func runIssuer(args []string, stdout, stderr io.Writer) int {
 	flags, p := newFlags("issuer", stderr)
 	port := flags.Int("port", DefaultIssuerPort, "the port to serve on 127.0.0.1")
+	stage := flags.String("stage", "dev", "the stage whose audiences the issuer grants tokens for")
 	if flags.Parse(args) != nil {
 		return 2
 	}
-	if err := p.resolve(); err != nil {
+	api, err := p.load(*stage, stderr)
+	if err != nil {
 		fmt.Fprintln(stderr, "apictl issuer:", err)
 		return 1
 	}
-	dev, err := p.devIssuer(*port)
+	dev, err := p.devIssuer(*port, api.Audience)
 	if err != nil {
 		fmt.Fprintln(stderr, "apictl issuer:", err)
 		return 1
@@ -81,7 +83,7 @@ func mintToken(p *project, stage, aud string, req devissuer.TokenRequest, issuer
 	} else if err := p.resolve(); err != nil {
 		return "", err
 	}
-	dev, err := p.devIssuer(issuerPort)
+	dev, err := p.devIssuer(issuerPort, nil)
 	if err != nil {
 		return "", err
 	}

@@ -42,7 +42,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 
 	var dev *devissuer.Issuer
 	if *useDevIssuer {
-		if dev, err = p.devIssuer(*issuerPort); err != nil {
+		if dev, err = p.devIssuer(*issuerPort, api.Audience); err != nil {
 			fmt.Fprintln(stderr, "apictl local:", err)
 			return 1
 		}

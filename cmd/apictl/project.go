@@ -61,10 +61,19 @@ func (p *project) load(stage string, log io.Writer) (*apitemplate.API, error) {
 	return apitemplate.Load(p.cdkOut, stage)
 }
 
-func (p *project) devIssuer(port int) (*devissuer.Issuer, error) {
+// devIssuer is the dev issuer on port, with its key from the state
+// directory, the users and clients of dev-users.json, and the stage's
+// audiences as the APIs it issues tokens for.
+func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, error) {
 	key, err := devissuer.LoadOrCreateKey(filepath.Join(p.stateDir, "dev-issuer", "key.pem"))
 	if err != nil {
 		return nil, fmt.Errorf("dev issuer key: %w", err)
 	}
-	return devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key), nil
+	directory, err := devissuer.LoadDirectory(filepath.Join(p.root, "dev-users.json"))
+	if err != nil {
+		return nil, fmt.Errorf("dev issuer users: %w", err)
+	}
+	dev := devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key)
+	dev.Directory, dev.Audiences = directory, audiences
+	return dev, nil
 }

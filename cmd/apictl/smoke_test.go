@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,57 +14,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
-
-// fakeAuth0 is an Auth0 tenant on loopback: discovery and keys from a dev
-// issuer, and the client-credentials grant at /oauth/token.
-type fakeAuth0 struct {
-	issuer   *devissuer.Issuer
-	audience string
-	clients  map[string]fakeClient
-}
-
-type fakeClient struct {
-	secret      string
-	scopes      []string
-	permissions []string
-}
-
-func (f *fakeAuth0) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/oauth/token" {
-		f.issuer.ServeHTTP(w, r)
-		return
-	}
-	var req struct{ GrantType, ClientID, ClientSecret, Audience string }
-	json.NewDecoder(r.Body).Decode(&struct {
-		GrantType    *string `json:"grant_type"`
-		ClientID     *string `json:"client_id"`
-		ClientSecret *string `json:"client_secret"`
-		Audience     *string `json:"audience"`
-	}{&req.GrantType, &req.ClientID, &req.ClientSecret, &req.Audience})
-	w.Header().Set("content-type", "application/json")
-	client, ok := f.clients[req.ClientID]
-	switch {
-	case req.GrantType != "client_credentials":
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"unsupported_grant_type","error_description":"Unsupported grant type"}`))
-	case !ok || client.secret != req.ClientSecret:
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"error":"access_denied","error_description":"Unauthorized"}`))
-	case req.Audience != f.audience:
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`{"error":"access_denied","error_description":"Service not enabled within domain: ` + req.Audience + `"}`))
-	default:
-		token, _ := f.issuer.AccessToken(devissuer.TokenRequest{Subject: req.ClientID + "@clients", Audience: req.Audience, Scopes: client.scopes, Permissions: client.permissions, TTL: time.Hour})
-		json.NewEncoder(w).Encode(map[string]any{"access_token": token, "token_type": "Bearer", "expires_in": 3600})
-	}
-}
 
 // smokeSetup starts a fake Auth0 and a local API that serves the dev template
 // changed by change, and sets the clients' credentials in the environment.
@@ -76,14 +30,17 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The dev issuer stands in for Auth0: the client-credentials grant, with
+	// the machine clients of dev-users.json, speaking Auth0's wire protocol.
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	auth0 := &fakeAuth0{audience: api.Audience[0], clients: map[string]fakeClient{
-		"full":    {"full-secret-value", []string{"read:user", "write:user"}, []string{"read:admin"}},
-		"limited": {"limited-secret-value", []string{"read:user"}, []string{}},
-	}}
+	auth0 := devissuer.New("", key)
 	server := httptest.NewServer(auth0)
 	t.Cleanup(server.Close)
-	auth0.issuer = devissuer.New(server.URL+"/", key)
+	directory, err := devissuer.LoadDirectory(filepath.Join("..", "..", "dev-users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth0.URL, auth0.Directory, auth0.Audiences = server.URL+"/", directory, api.Audience
 
 	served := *api
 	served.Routes = slices.Clone(api.Routes)
@@ -92,17 +49,17 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	}
 	root, _ := gobuild.ModuleRoot()
 	local, err := localapi.Start(context.Background(), localapi.Config{
-		Root: root, API: &served, Issuer: auth0.issuer.URL, Addr: "127.0.0.1:0", MaxProcesses: 2,
+		Root: root, API: &served, Issuer: auth0.URL, Addr: "127.0.0.1:0", MaxProcesses: 2,
 		BuildDir: filepath.Join(t.TempDir(), "build"),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(local.Close)
-	t.Setenv("AUTH0_CLIENT_ID", "full")
-	t.Setenv("AUTH0_CLIENT_SECRET", "full-secret-value")
-	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "limited")
-	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "limited-secret-value")
+	t.Setenv("AUTH0_CLIENT_ID", "dev-smoke-full")
+	t.Setenv("AUTH0_CLIENT_SECRET", "dev-only-secret-full")
+	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "dev-smoke-limited")
+	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "dev-only-secret-limited")
 	return cdkOut, local.URL, server.URL + "/oauth/token"
 }
 
@@ -120,13 +77,13 @@ func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	folded := strings.Join(strings.Fields(out), " ")
-	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub full@clients",
+	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub dev-smoke-full@clients",
 		"GET /admin malformed token 403 403 ok", "GET /admin full token, needs one of read:admin 200 200 ok", "GET /admin limited token 403 403 ok"} {
 		if !strings.Contains(folded, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, secret := range []string{"full-secret-value", "limited-secret-value", "eyJ"} {
+	for _, secret := range []string{"dev-only-secret-full", "dev-only-secret-limited", "eyJ"} {
 		if strings.Contains(out+errOut, secret) {
 			t.Errorf("output holds a secret or a whole token (%q):\n%s", secret, out)
 		}
@@ -220,7 +177,7 @@ func TestSmokeErrorsAreClear(t *testing.T) {
 
 func TestSmokeAcceptsGivenTokens(t *testing.T) {
 	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
-	full, err := clientCredentials(http.DefaultClient, tokenURL, "full", "full-secret-value", "https://dev.api.example.com")
+	full, err := clientCredentials(http.DefaultClient, tokenURL, "dev-smoke-full", "dev-only-secret-full", "https://dev.api.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +197,7 @@ func TestSmokeNeverFollowsARedirectWithTheSecret(t *testing.T) {
 	cdkOut, apiURL, _ := smokeSetup(t, nil)
 	var leaked atomic.Int64
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), "full-secret-value") {
+		if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), "dev-only-secret-full") {
 			leaked.Add(1)
 		}
 	}))

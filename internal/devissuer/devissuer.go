@@ -1,6 +1,8 @@
-// Package devissuer is a local OpenID Connect issuer for development and
-// tests: it serves discovery and a key set for one RSA key, and mints access
-// tokens shaped like Auth0's with it. Nothing deployed uses it.
+// Package devissuer is a local OpenID Connect provider for development and
+// tests: it serves discovery and a key set for one RSA key, mints access
+// tokens shaped like Auth0's, and, with a Directory of users and clients, is
+// an authorization server that answers exactly what Auth0's SPA library and
+// the client-credentials grant use (authserver.go). Nothing deployed uses it.
 package devissuer
 
 import (
@@ -9,7 +11,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,9 +27,15 @@ import (
 // Issuer serves discovery and a key set for one RSA key, and mints RS256
 // access tokens with it.
 type Issuer struct {
-	URL   string // the issuer, with its trailing slash, as tokens carry it
+	URL string // the issuer, with its trailing slash, as tokens carry it
+	// Directory holds the users who can sign in and the clients; nil: none.
+	Directory *Directory
+	// Audiences are the API identifiers tokens may be asked for.
+	Audiences []string
+
 	key   *rsa.PrivateKey
 	keyID string
+	state authState
 }
 
 // New makes an issuer at url that signs with key.
@@ -69,25 +76,47 @@ func LoadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 	return x509.ParsePKCS1PrivateKey(block.Bytes)
 }
 
-// ServeHTTP serves the discovery document and the key set.
+// ServeHTTP serves discovery, the key set and the authorization server.
 func (d *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	base := strings.TrimSuffix(d.URL, "/")
-	var doc any
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
-		doc = map[string]any{
-			"issuer":                                d.URL,
-			"jwks_uri":                              base + "/.well-known/jwks.json",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		}
+		writeJSON(w, http.StatusOK, d.discovery())
 	case "/.well-known/jwks.json":
-		doc = map[string]any{"keys": []any{d.JWK()}}
+		writeJSON(w, http.StatusOK, map[string]any{"keys": []any{d.JWK()}})
+	case "/authorize":
+		d.authorize(w, r)
+	case "/oauth/token":
+		d.token(w, r)
+	case "/userinfo":
+		d.userinfo(w, r)
+	case "/v2/logout":
+		d.logout(w, r)
 	default:
 		http.NotFound(w, r)
-		return
 	}
-	w.Header().Set("content-type", "application/json")
-	json.NewEncoder(w).Encode(doc)
+}
+
+// discovery has every field OpenID Connect Discovery 1.0 §3 requires, and
+// the endpoints and modes this server offers.
+func (d *Issuer) discovery() map[string]any {
+	base := strings.TrimSuffix(d.URL, "/")
+	return map[string]any{
+		"issuer":                                d.URL,
+		"authorization_endpoint":                base + "/authorize",
+		"token_endpoint":                        base + "/oauth/token",
+		"userinfo_endpoint":                     base + "/userinfo",
+		"end_session_endpoint":                  base + "/v2/logout",
+		"jwks_uri":                              base + "/.well-known/jwks.json",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query", "web_message"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_post", "client_secret_basic"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"claims_supported":                      []string{"sub", "name", "email", "nonce"},
+	}
 }
 
 // JWK is the public key as a JSON Web Key.
@@ -103,6 +132,8 @@ func (d *Issuer) JWK() map[string]string {
 type TokenRequest struct {
 	Subject  string
 	Audience string
+	// ClientID is the application the token is for (azp); "": apictl's own.
+	ClientID string
 	Scopes   []string
 	// Permissions become the "permissions" claim, as Auth0 writes it when RBAC
 	// and "Add Permissions in the Access Token" are on.
@@ -120,6 +151,9 @@ func (d *Issuer) AccessToken(req TokenRequest) (string, error) {
 		"iat": now.Unix(),
 		"exp": now.Add(req.TTL).Unix(),
 		"azp": "apictl-dev-issuer",
+	}
+	if req.ClientID != "" {
+		claims["azp"] = req.ClientID
 	}
 	if len(req.Scopes) > 0 {
 		claims["scope"] = strings.Join(req.Scopes, " ")
