@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: help synth test update-snapshots vet policy synth-refuses-bad-config local smoke bench check clean
+.PHONY: help synth test update-snapshots vet policy synth-refuses-bad-config web dev screenshot local smoke bench check clean
 .DEFAULT_GOAL := help
 
 STAGE ?= dev
@@ -42,6 +42,19 @@ policy: $(NODE_MODULES)
 ## synth-refuses-bad-config: a bad -c override stops the real `cdk synth` with the stage, the field and the fix
 synth-refuses-bad-config: $(NODE_MODULES)
 	scripts/synth-refuses-bad-config.sh
+
+## web: type-check and build the page into web/dist
+web: $(NODE_MODULES)
+	tsc -p web
+	vite build web --logLevel warn
+
+## dev: the local loop: the page on 127.0.0.1:5173, signed in through the dev issuer, calling the local API
+dev: web
+	go run ./cmd/apictl dev --stage $(STAGE)
+
+## screenshot: sign in as bob in Chromium and save the page as docs/screenshot.png (the README's picture)
+screenshot: $(NODE_MODULES)
+	SCREENSHOT=$(CURDIR)/docs/screenshot.png go test ./cmd/apictl -run TestSignInInChromium -count=1
 
 ## local: serve STAGE (default dev) on 127.0.0.1:3000 with the dev issuer, and print curl lines to try
 local: $(NODE_MODULES)

@@ -16,6 +16,7 @@ type command struct {
 
 var commands = map[string]command{
 	"local":  {"serve a stage's API on 127.0.0.1 with a JWT authorizer that behaves like AWS's and the real function binaries", runLocal},
+	"dev":    {"the local loop: the page on 127.0.0.1:5173, signed in through the dev issuer, calling the local API", runDev},
 	"issuer": {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
 	"token":  {"print an RS256 access token from the dev issuer", runToken},
 	"smoke":  {"check a deployed stage against its access matrix with real Auth0 tokens", runSmoke},

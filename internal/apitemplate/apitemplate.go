@@ -106,6 +106,18 @@ func (r Route) Allows(token *jwtauth.Token) bool {
 	return jwtauth.HoldsAny(token.Scopes, r.Scopes)
 }
 
+// AuthLabel is who checks the route, as the access matrix writes it: NONE,
+// JWT (API Gateway's JWT authorizer) or LAMBDA (a Lambda authorizer).
+func (r Route) AuthLabel() string {
+	switch {
+	case r.Public():
+		return AuthorizationNone
+	case r.AuthorizationType == AuthorizationCustom:
+		return "LAMBDA"
+	}
+	return r.AuthorizationType
+}
+
 // Requires is what the route asks of a token, any one of them: its
 // permissions on a CUSTOM route, its scopes otherwise.
 func (r Route) Requires() []string {
@@ -280,16 +292,16 @@ func (api *API) AccessMatrix() string {
 	fmt.Fprintf(&b, "# issuer %s, audience %s\n", api.Issuer, strings.Join(api.Audience, " "))
 	fmt.Fprintf(&b, "%-24s %-6s %s\n", "# route", "auth", "requires (any one of them)")
 	for _, r := range api.Routes {
-		auth, requires := r.AuthorizationType, "scopes "+strings.Join(r.Scopes, " ")
+		requires := "scopes " + strings.Join(r.Scopes, " ")
 		switch {
 		case r.Public():
 			requires = "- (public: no token)"
 		case r.AuthorizationType == AuthorizationCustom:
-			auth, requires = "LAMBDA", "permissions "+strings.Join(r.Permissions, " ")
+			requires = "permissions " + strings.Join(r.Permissions, " ")
 		case len(r.Scopes) == 0:
 			requires = "- (any valid token)"
 		}
-		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, auth, requires)
+		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, r.AuthLabel(), requires)
 	}
 	return b.String()
 }

@@ -1,0 +1,50 @@
+package apitemplate
+
+import (
+	"slices"
+	"strings"
+)
+
+// PageConfig is the web page's config.json: one build of the page serves
+// every stage, and reads at load which tenant to sign in with, which API to
+// call, and the routes of the access matrix.
+type PageConfig struct {
+	Stage    string `json:"stage"`
+	Domain   string `json:"domain"` // the tenant's domain, or the dev issuer's URL
+	ClientID string `json:"clientId"`
+	Audience string `json:"audience"`
+	APIURL   string `json:"apiUrl"`
+	// Scope is what sign-in requests: OpenID Connect's scopes, offline_access
+	// for refresh tokens, and every scope the routes use.
+	Scope  string      `json:"scope"`
+	Routes []PageRoute `json:"routes"`
+}
+
+// PageRoute is a route as the page shows and calls it.
+type PageRoute struct {
+	Key        string   `json:"key"`
+	Method     string   `json:"method"`
+	SamplePath string   `json:"samplePath"`
+	Auth       string   `json:"auth"` // as the access matrix writes it
+	Requires   []string `json:"requires"`
+}
+
+// NewPageConfig derives the page's configuration from routes.
+func NewPageConfig(stage string, routes []Route, domain, clientID, audience, apiURL string) PageConfig {
+	config := PageConfig{Stage: stage, Domain: domain, ClientID: clientID, Audience: audience, APIURL: apiURL, Routes: []PageRoute{}}
+	scopes := []string{"openid", "profile", "email", "offline_access"}
+	for _, route := range routes {
+		requires := slices.Clone(route.Requires())
+		if requires == nil {
+			requires = []string{}
+		}
+		config.Routes = append(config.Routes, PageRoute{Key: route.Key, Method: route.Method, SamplePath: route.SamplePath(), Auth: route.AuthLabel(), Requires: requires})
+		for _, scope := range route.Scopes {
+			if !slices.Contains(scopes, scope) {
+				scopes = append(scopes, scope)
+			}
+		}
+	}
+	config.Scope = strings.Join(scopes, " ")
+	return config
+}

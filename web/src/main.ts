@@ -1,0 +1,211 @@
+// The page signs in with Auth0's own SPA library (authorization code + PKCE)
+// and calls every route of the stage with the user's access token. It writes
+// no OAuth code of its own, and never shows or stores the raw token.
+import { createAuth0Client, type Auth0Client } from "@auth0/auth0-spa-js";
+import "./style.css";
+
+/** A route of the access matrix, derived from the synthesized template. */
+interface Route {
+  key: string;
+  method: string;
+  samplePath: string;
+  auth: "NONE" | "JWT" | "LAMBDA";
+  requires: string[];
+}
+
+/** config.json: one build of the page serves every stage. */
+interface Config {
+  stage: string;
+  domain: string;
+  clientId: string;
+  audience: string;
+  apiUrl: string;
+  scope: string;
+  routes: Route[];
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function notice(message: string) {
+  const el = $("notice");
+  el.textContent = message;
+  el.hidden = message === "";
+}
+
+/** A paragraph of plain text in which `backticked` words are set as code. */
+function explanation(text: string): HTMLParagraphElement {
+  const p = Object.assign(document.createElement("p"), { className: "explain" });
+  text.split("`").forEach((part, i) => p.append(i % 2 ? Object.assign(document.createElement("code"), { textContent: part }) : part));
+  return p;
+}
+
+function chips(el: HTMLElement, values: string[]) {
+  el.replaceChildren(
+    ...(values.length ? values : ["none"]).map((v) => Object.assign(document.createElement("span"), { className: "chip", textContent: v })),
+  );
+}
+
+/** The token's claims, for display only: the signature is the API's business. */
+function decodeClaims(token: string): Record<string, unknown> {
+  const payload = token.split(".")[1] ?? "";
+  const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "="));
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+}
+
+const sessionErrors = new Set(["login_required", "missing_refresh_token", "invalid_grant", "consent_required"]);
+
+/** What the user needs to know about a status, in plain words. */
+function explain(route: Route, status: number, signedIn: boolean, claims: Record<string, unknown> | undefined): string {
+  const needs = route.requires.map((r) => "`" + r + "`").join(" or ");
+  const kind = route.auth === "LAMBDA" ? "permission" : "scope";
+  switch (status) {
+    case 401:
+      return signedIn
+        ? "401: the API did not accept your token. It may have expired, or be for another API (audience). Sign in again."
+        : "401: this route needs a token. Sign in first.";
+    case 403: {
+      const held = route.auth === "LAMBDA" ? (claims?.permissions as string[] | undefined) ?? [] : String(claims?.scope ?? "").split(" ");
+      if (route.requires.length && !route.requires.some((r) => held.includes(r))) {
+        return `403: your token has no ${kind} ${needs}; ask an admin to grant it, then sign in again.`;
+      }
+      return "403: the API refused your token for this route.";
+    }
+    default:
+      return "";
+  }
+}
+
+async function main() {
+  let config: Config;
+  try {
+    const response = await fetch("/config.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`status ${response.status}`);
+    config = await response.json();
+  } catch (e) {
+    notice(`This page has no configuration (config.json: ${(e as Error).message}). Serve it with \`make dev\`, or deploy the stage.`);
+    return;
+  }
+  $("stage").textContent = config.stage;
+  const signIn = $<HTMLButtonElement>("sign-in");
+  const signOut = $<HTMLButtonElement>("sign-out");
+  const issuerURL = config.domain.startsWith("http") ? config.domain.replace(/\/$/, "") : `https://${config.domain}`;
+
+  let auth0: Auth0Client | undefined;
+  try {
+    auth0 = await createAuth0Client({
+      domain: config.domain,
+      clientId: config.clientId,
+      authorizationParams: { audience: config.audience, scope: config.scope, redirect_uri: location.origin + "/" },
+      useRefreshTokens: true,
+      cacheLocation: "memory",
+      authorizeTimeoutInSeconds: 10,
+    });
+  } catch (e) {
+    notice(`Sign-in cannot start: ${(e as Error).message}`);
+  }
+
+  const query = new URLSearchParams(location.search);
+  if (auth0 && (query.has("code") || query.has("error")) && query.has("state")) {
+    try {
+      await auth0.handleRedirectCallback();
+    } catch (e) {
+      const err = e as { error?: string; error_description?: string; message: string };
+      notice(
+        err.error === "access_denied"
+          ? `Sign-in was cancelled or refused: ${err.error_description ?? err.message}`
+          : `Sign-in failed (${err.error ?? "error"}): ${err.error_description ?? err.message}`,
+      );
+    }
+    history.replaceState(null, "", location.pathname);
+  }
+
+  let claims: Record<string, unknown> | undefined;
+  const signedIn = auth0 ? await auth0.isAuthenticated() : false;
+  if (auth0 && signedIn) {
+    const user = await auth0.getUser();
+    $("who").textContent = `Signed in as ${user?.name ?? user?.email ?? user?.sub ?? "an unnamed user"}`;
+    try {
+      claims = decodeClaims((await auth0.getTokenSilently()) ?? "");
+      $("token-empty").hidden = true;
+      $("token").hidden = false;
+      chips($("scopes"), String(claims.scope ?? "").split(" ").filter(Boolean));
+      chips($("permissions"), (claims.permissions as string[] | undefined) ?? []);
+      $("claims").textContent = JSON.stringify(claims, null, 2);
+    } catch (e) {
+      notice(`Your session could not be renewed: ${(e as Error).message}. Sign in again.`);
+    }
+  }
+  signIn.hidden = signedIn;
+  signOut.hidden = !signedIn;
+
+  signIn.addEventListener("click", async () => {
+    signIn.disabled = true;
+    try {
+      // An opaque request: it only tells whether the tenant answers at all.
+      await fetch(`${issuerURL}/.well-known/openid-configuration`, { mode: "no-cors", cache: "no-store" });
+    } catch {
+      notice(`The sign-in server ${issuerURL} cannot be reached. Check your network, or that the dev issuer runs.`);
+      signIn.disabled = false;
+      return;
+    }
+    await auth0?.loginWithRedirect();
+  });
+  signOut.addEventListener("click", () => auth0?.logout({ logoutParams: { returnTo: location.origin + "/" } }));
+
+  $("routes").replaceChildren(...config.routes.map((route) => routeRow(route)));
+
+  function routeRow(route: Route): HTMLTableRowElement {
+    const row = document.createElement("tr");
+    row.dataset.route = route.key;
+    const requires = route.auth === "NONE" ? "nothing (public)" : route.requires.length ? `${route.auth === "LAMBDA" ? "permission" : "scope"} ${route.requires.join(" or ")}` : "any valid token";
+    const cells = [route.key, requires].map((text) => Object.assign(document.createElement("td"), { textContent: text }));
+    const call = Object.assign(document.createElement("button"), { type: "button", textContent: "Call", className: "secondary" });
+    call.setAttribute("aria-label", `Call ${route.key}`);
+    const status = Object.assign(document.createElement("td"), { className: "status" });
+    const answer = document.createElement("td");
+    row.append(cells[0], cells[1], Object.assign(document.createElement("td"), {}), status, answer);
+    row.children[2].append(call);
+
+    call.addEventListener("click", async () => {
+      call.disabled = true;
+      status.textContent = "…";
+      status.className = "status";
+      answer.replaceChildren();
+      const headers: Record<string, string> = {};
+      if (auth0 && signedIn && route.auth !== "NONE") {
+        try {
+          headers.Authorization = `Bearer ${await auth0.getTokenSilently()}`;
+        } catch (e) {
+          const code = (e as { error?: string }).error ?? "";
+          notice(sessionErrors.has(code) ? "Your session has expired. Sign in again." : `No token: ${(e as Error).message}`);
+        }
+      }
+      try {
+        const response = await fetch(config.apiUrl.replace(/\/$/, "") + route.samplePath, { method: route.method === "ANY" ? "GET" : route.method, headers });
+        const text = await response.text();
+        status.textContent = String(response.status);
+        status.classList.add(response.ok ? "ok" : "bad");
+        const why = explain(route, response.status, signedIn, claims);
+        if (why) answer.append(explanation(why));
+        let shown = text;
+        try {
+          shown = JSON.stringify(JSON.parse(text), null, 2);
+        } catch {
+          /* not JSON: shown as it came */
+        }
+        answer.append(Object.assign(document.createElement("pre"), { textContent: shown }));
+      } catch {
+        status.textContent = "—";
+        status.classList.add("bad");
+        answer.append(
+          explanation(`The API at ${config.apiUrl} cannot be reached, or the browser blocked its answer (CORS): check that it runs, and that the stage's \`cors.allowOrigins\` includes ${location.origin}.`),
+        );
+      } finally {
+        call.disabled = false;
+      }
+    });
+    return row;
+  }
+}
+
+main();
