@@ -103,6 +103,7 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"bad region", set(validStage(), "region", "Europe"), `region: "Europe" is not an AWS region`},
 		{"origin with path", set(validStage(), "cors.allowOrigins", []any{"https://app.acme.test/login"}), `cors.allowOrigins[0]: "https://app.acme.test/login" is not an origin`},
 		{"stage not an object", nil, `stage "dev": (stage): expected an object of settings, got null`},
+		{"web client ID not one", set(validStage(), "web", map[string]any{"auth0ClientId": "https://app.acme.test"}), `stage "dev": web.auth0ClientId: "https://app.acme.test" is not an Auth0 client ID: expected the 32 letters and digits`},
 		{"authorizer cache too long", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": 3601.0}), `stage "dev": permissionsAuthorizer.resultTtlSeconds: 3601 is out of range: expected 0 (no caching) to 3600 seconds`},
 		{"authorizer cache negative", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": -1.0}), `permissionsAuthorizer.resultTtlSeconds: -1 is out of range`},
 		{"authorizer cache unknown key", set(validStage(), "permissionsAuthorizer", map[string]any{"ttl": 5.0}), `stage "dev": permissionsAuthorizer.ttl: unknown setting`},

@@ -384,18 +384,30 @@ func TestFunctions(t *testing.T) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
 			template := assertions.Template_FromStack(stack, nil)
+			// The route functions and the permissions authorizer: the project's
+			// Go functions, beside aws-cdk-lib's own BucketDeployment function.
+			goFunctions := *template.FindResources(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Metadata": map[string]any{apitemplate.GoPackageMetadataKey: assertions.Match_AnyValue()},
+			})
+			if len(goFunctions) != len(stacks.Functions)+1 {
+				t.Errorf("%d Go functions, want %d", len(goFunctions), len(stacks.Functions)+1)
+			}
+			for id, resource := range goFunctions {
+				properties := (*resource)["Properties"].(map[string]any)
+				want := map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": float64(config.Function.MemoryMiB)}
+				for property, value := range want {
+					if properties[property] != value {
+						t.Errorf("%s: %s %v, want %v", id, property, properties[property], value)
+					}
+				}
+				if fmt.Sprint(properties["Architectures"]) != "[arm64]" || fmt.Sprint(properties["TracingConfig"]) != "map[Mode:Active]" || properties["LoggingConfig"] == nil {
+					t.Errorf("%s: %v", id, properties)
+				}
+				if timeout := properties["Timeout"].(float64); timeout > float64(config.Function.TimeoutSeconds) {
+					t.Errorf("%s: timeout %v over the stage's %d s", id, timeout, config.Function.TimeoutSeconds)
+				}
+			}
 			cdkAssert(t, func() {
-				// The route functions, and the permissions authorizer.
-				template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(stacks.Functions)+1))
-				template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
-					"Runtime":       "provided.al2023",
-					"Architectures": []any{"arm64"},
-					"Handler":       "bootstrap",
-					"MemorySize":    config.Function.MemoryMiB,
-					"Timeout":       config.Function.TimeoutSeconds,
-					"TracingConfig": map[string]any{"Mode": "Active"},
-					"LoggingConfig": map[string]any{"LogGroup": map[string]any{"Ref": assertions.Match_AnyValue()}},
-				})
 				// Least privilege: no AWS managed policy on any role.
 				template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), map[string]any{"ManagedPolicyArns": assertions.Match_Absent()})
 				for _, pkg := range append(slices.Collect(maps.Values(stacks.Functions)), stacks.AuthorizerPackage) {
@@ -472,5 +484,66 @@ func TestContextOverridesAStageField(t *testing.T) {
 	}
 	if got := fmt.Sprint(api.Audience); got != "[https://api.acme.test https://other.acme.test]" {
 		t.Errorf("audience %s, want the overridden list", got)
+	}
+}
+
+// A stage with an Auth0 SPA client ID serves the page: a private, encrypted,
+// TLS-only bucket behind CloudFront with origin access control, HSTS and a
+// strict CSP, the single-page fallback, the page's URL among the API's CORS
+// origins, and config.json deployed with the API's URL.
+func TestWebPage(t *testing.T) {
+	for name, stack := range shipped(t) {
+		stage := shippedStage(t, name)
+		if stage.Config.Web.Auth0ClientID == "" {
+			t.Errorf("stage %s: the shipped stages enable the page", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+					"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+					"BucketEncryption":               assertions.Match_AnyValue(),
+				})
+				template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+					"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+						"Action": "s3:*", "Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+						"Principal": assertions.Match_AnyValue(), "Resource": assertions.Match_AnyValue(),
+					}})},
+				})
+				template.ResourceCountIs(jsii.String("AWS::CloudFront::OriginAccessControl"), jsii.Number(1))
+				template.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+					"DistributionConfig": map[string]any{
+						"DefaultRootObject":    "index.html",
+						"DefaultCacheBehavior": map[string]any{"ViewerProtocolPolicy": "redirect-to-https", "ResponseHeadersPolicyId": assertions.Match_AnyValue()},
+						"CustomErrorResponses": []any{
+							map[string]any{"ErrorCode": 403, "ResponseCode": 200, "ResponsePagePath": "/index.html", "ErrorCachingMinTTL": 0},
+							map[string]any{"ErrorCode": 404, "ResponseCode": 200, "ResponsePagePath": "/index.html", "ErrorCachingMinTTL": 0},
+						},
+					},
+				})
+				template.HasResourceProperties(jsii.String("AWS::CloudFront::ResponseHeadersPolicy"), map[string]any{
+					"ResponseHeadersPolicyConfig": map[string]any{"SecurityHeadersConfig": map[string]any{
+						"StrictTransportSecurity": map[string]any{"AccessControlMaxAgeSec": 63072000, "IncludeSubdomains": true, "Override": true},
+						"ContentSecurityPolicy":   map[string]any{"ContentSecurityPolicy": assertions.Match_AnyValue(), "Override": true},
+					}},
+				})
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
+					"CorsConfiguration": map[string]any{"AllowOrigins": assertions.Match_ArrayWith(&[]any{map[string]any{
+						"Fn::Join": []any{"", []any{"https://", map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^WebDistribution")), "DomainName"}}}},
+					}})},
+				})
+				template.HasOutput(jsii.String("WebUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+				template.ResourceCountIs(jsii.String("Custom::CDKBucketDeployment"), jsii.Number(1))
+			})
+			// The CSP names the tenant; the deployment writes the page and
+			// config.json, whose API URL is resolved at deploy time.
+			data := string(templateJSON(t, stack))
+			for _, want := range []string{"connect-src 'self' " + strings.TrimSuffix(stage.Issuer, "/"), "frame-ancestors 'none'", "worker-src 'self' blob:", `marker:0xbaba:0`, `.execute-api.`} {
+				if !strings.Contains(data, want) {
+					t.Errorf("the template lacks %s", want)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,18 +49,33 @@ var AccessLogFormat = map[string]string{
 // the Go functions behind them.
 func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	api := newHTTPAPI(stack, props.Stage)
+	var page *webPage
+	if props.Stage.Config.Web.Auth0ClientID != "" {
+		page = newWebPage(stack, props.Stage)
+	}
+	api := newHTTPAPI(stack, props.Stage, page)
 	logKey := newLogKey(stack, props.Stage.Name)
 	integrations := newFunctions(stack, props.Stage, props.Routes, logKey)
 	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey))
 	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
 	stage := newStage(stack, api, props.Stage.Config, logKey)
 	addOutputs(stack, stage, props.Stage)
+	if page != nil {
+		page.deploy(stack, props.Stage, stage.Url(), props.Routes, logKey)
+		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
+			Value: jsii.String(page.URL() + "/"), Description: jsii.String("The page that signs in with Auth0 and calls the API"),
+		})
+	}
 	return stack
 }
 
-// newHTTPAPI declares the API with the stage's JWT authorizer as every route's default.
-func newHTTPAPI(stack awscdk.Stack, stage Stage) awsapigatewayv2.HttpApi {
+// newHTTPAPI declares the API with the stage's JWT authorizer as every
+// route's default. The stage's page, when it has one, is a CORS origin.
+func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) awsapigatewayv2.HttpApi {
+	origins := stage.Config.Cors.AllowOrigins
+	if page != nil {
+		origins = append(slices.Clone(origins), page.URL())
+	}
 	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), jsii.String(stage.Issuer),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
 			AuthorizerName: jsii.String("auth0"),
@@ -73,7 +89,7 @@ func newHTTPAPI(stack awscdk.Stack, stage Stage) awsapigatewayv2.HttpApi {
 		DefaultAuthorizer: authorizer,
 		// The stage below replaces the implicit one, which has no logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),
-		CorsPreflight:      corsPreflight(stage.Config.Cors),
+		CorsPreflight:      corsPreflight(origins),
 	})
 }
 
@@ -236,12 +252,12 @@ func addOutputs(stack awscdk.Stack, stage awsapigatewayv2.HttpStage, config Stag
 	})
 }
 
-func corsPreflight(cors CorsConfig) *awsapigatewayv2.CorsPreflightOptions {
-	if len(cors.AllowOrigins) == 0 {
+func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	if len(origins) == 0 {
 		return nil
 	}
 	return &awsapigatewayv2.CorsPreflightOptions{
-		AllowOrigins: jsii.Strings(cors.AllowOrigins...),
+		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_ANY},
 		AllowHeaders: jsii.Strings("authorization", "content-type"),
 		MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),

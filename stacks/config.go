@@ -29,6 +29,14 @@ type StageConfig struct {
 	Function         FunctionConfig `json:"function"`
 	// PermissionsAuthorizer is optional: its defaults suit most stages.
 	PermissionsAuthorizer PermissionsAuthorizerConfig `json:"permissionsAuthorizer,omitempty"`
+	// Web is optional: with an Auth0 SPA client ID, the stage serves the page.
+	Web WebConfig `json:"web,omitempty"`
+}
+
+// WebConfig turns on the stage's page, signed in with an Auth0 single-page
+// application of the stage's tenant.
+type WebConfig struct {
+	Auth0ClientID string `json:"auth0ClientId,omitempty"`
 }
 
 // PermissionsAuthorizerConfig tunes the Lambda authorizer of the routes that
@@ -270,6 +278,9 @@ func parseStage(name string, raw any) (Stage, []string) {
 	}
 	if c.Function.MemoryMiB < minMemoryMiB || c.Function.MemoryMiB > maxMemoryMiB {
 		fail("function.memoryMiB", "%d is out of range: expected %d to %d", c.Function.MemoryMiB, minMemoryMiB, maxMemoryMiB)
+	}
+	if id := c.Web.Auth0ClientID; id != "" && !clientIDPattern.MatchString(id) {
+		fail("web.auth0ClientId", "%q is not an Auth0 client ID: expected the 32 letters and digits of the single-page application's Client ID (Auth0 dashboard, Applications > your SPA > Settings), or leave web out for no page", id)
 	}
 	if ttl := c.PermissionsAuthorizer.ResultTTL(); ttl < 0 || ttl > maxAuthorizerResultTTL {
 		fail("permissionsAuthorizer.resultTtlSeconds", "%d is out of range: expected 0 (no caching) to %d seconds; leave it out for %d", ttl, maxAuthorizerResultTTL, DefaultAuthorizerResultTTL)

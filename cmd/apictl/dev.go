@@ -106,7 +106,8 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	stack.closers = append(stack.closers, local.Close)
 
 	config, _ := json.Marshal(apitemplate.NewPageConfig(opts.stage, api.Routes, strings.TrimSuffix(dev.URL, "/"), devSPAClient, api.Audience[0], stack.APIURL))
-	serve(webListener, pageHandler(opts.webDir, config))
+	csp := apitemplate.PageCSP(strings.TrimSuffix(dev.URL, "/"), strings.TrimSuffix(stack.APIURL, "/"))
+	serve(webListener, pageHandler(opts.webDir, config, csp))
 	return stack, nil
 }
 
@@ -126,10 +127,12 @@ func allowPage(directory *devissuer.Directory, origin string) {
 }
 
 // pageHandler serves the built page, its config.json, and index.html for any
-// other path, as a single-page application is served.
-func pageHandler(dir string, config []byte) http.Handler {
+// other path, as a single-page application is served, with the same CSP as
+// the deployed page, so that the browser test would catch a page it blocks.
+func pageHandler(dir string, config []byte, csp string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("content-security-policy", csp)
 		if r.URL.Path == "/config.json" {
 			w.Header().Set("content-type", "application/json")
 			w.Header().Set("cache-control", "no-store")

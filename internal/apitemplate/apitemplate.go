@@ -40,9 +40,30 @@ type API struct {
 
 // Cors is an HTTP API's CorsConfiguration.
 type Cors struct {
-	AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders []string
-	AllowCredentials                                        bool
-	MaxAge                                                  int
+	// AllowOrigins holds the origins written out: one resolved only at
+	// deploy, such as a deployed page's CloudFront address, is left out.
+	AllowOrigins                              literalStrings
+	AllowMethods, AllowHeaders, ExposeHeaders []string
+	AllowCredentials                          bool
+	MaxAge                                    int
+}
+
+// literalStrings reads a list of strings and CloudFormation intrinsics,
+// keeping the strings.
+type literalStrings []string
+
+func (l *literalStrings) UnmarshalJSON(data []byte) error {
+	var values []any
+	if err := json.Unmarshal(data, &values); err != nil {
+		return err
+	}
+	*l = nil
+	for _, value := range values {
+		if s, ok := value.(string); ok {
+			*l = append(*l, s)
+		}
+	}
+	return nil
 }
 
 // LambdaAuthorizer is a REQUEST authorizer backed by a Lambda function, with

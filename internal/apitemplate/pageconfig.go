@@ -48,3 +48,23 @@ func NewPageConfig(stage string, routes []Route, domain, clientID, audience, api
 	config.Scope = strings.Join(scopes, " ")
 	return config
 }
+
+// PageCSP is the page's Content-Security-Policy: its own files, and
+// connections to the tenant and the API only. The silent sign-in renewal runs
+// in a hidden iframe of the tenant, and Auth0's SPA library keeps refresh
+// tokens in a Web Worker it starts from a blob: URL.
+func PageCSP(tenant, api string) string {
+	return strings.Join([]string{
+		"default-src 'self'",
+		"script-src 'self'",
+		"worker-src 'self' blob:",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"connect-src 'self' " + tenant + " " + api,
+		"frame-src " + tenant,
+		"frame-ancestors 'none'",
+		"base-uri 'self'",
+		"form-action 'self'",
+		"object-src 'none'",
+	}, "; ")
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,6 +120,12 @@ func closePools(pools map[string]*lambdaproc.Pool) {
 	}
 }
 
+// serves tells whether a function answers requests: it is behind a route or
+// a Lambda authorizer.
+func serves(api *apitemplate.API, id string) bool {
+	return isAuthorizerFunction(api, id) || slices.ContainsFunc(api.Routes, func(r apitemplate.Route) bool { return r.Function == id })
+}
+
 // isAuthorizerFunction tells whether the function backs a Lambda authorizer.
 func isAuthorizerFunction(api *apitemplate.API, id string) bool {
 	for _, authorizer := range api.LambdaAuthorizers {
@@ -147,6 +154,9 @@ func startFunctions(ctx context.Context, cfg Config, issuer string) (map[string]
 	var wg sync.WaitGroup
 	errs := make([]error, 0)
 	for id, fn := range cfg.API.Functions {
+		if !serves(cfg.API, id) {
+			continue // such as aws-cdk-lib's deploy-time functions
+		}
 		if fn.GoPackage == "" {
 			return nil, fmt.Errorf("function %s has no %s metadata: the template does not say which Go package to run", id, apitemplate.GoPackageMetadataKey)
 		}
