@@ -50,7 +50,7 @@ web: $(NODE_MODULES)
 
 ## dev: the local loop: the page on 127.0.0.1:5173, signed in through the dev issuer, calling the local API
 dev: web
-	go run ./cmd/apictl dev --stage $(STAGE)
+	go run ./cmd/apictl dev --stage $(STAGE) --watch
 
 ## screenshot: sign in as bob in Chromium and save the page as docs/screenshot.png (the README's picture)
 screenshot: $(NODE_MODULES)
@@ -58,7 +58,7 @@ screenshot: $(NODE_MODULES)
 
 ## local: serve STAGE (default dev) on 127.0.0.1:3000 with the dev issuer, and print curl lines to try
 local: $(NODE_MODULES)
-	go run ./cmd/apictl local --stage $(STAGE) --dev-issuer
+	go run ./cmd/apictl local --stage $(STAGE) --dev-issuer --watch
 
 ## smoke: check the deployed STAGE against its access matrix (needs cdk-outputs.json and AUTH0_CLIENT_ID/SECRET)
 smoke: $(NODE_MODULES)

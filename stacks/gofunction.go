@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -175,7 +176,7 @@ func buildForLambda(root string, pkgs ...string) (map[string][]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := gobuild.Build(root, dir, "linux", "arm64", pkgs...); err != nil {
+	if err := gobuild.Build(context.Background(), root, dir, "linux", "arm64", pkgs...); err != nil {
 		return nil, err
 	}
 	binaries := map[string][]byte{}

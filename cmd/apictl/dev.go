@@ -37,6 +37,8 @@ type devOptions struct {
 // page, each on 127.0.0.1.
 type devStack struct {
 	PageURL, APIURL, IssuerURL string
+	local                      *localapi.Server
+	api                        *apitemplate.API
 	closers                    []func()
 }
 
@@ -87,15 +89,10 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	stack.IssuerURL = dev.URL
 	serve(issuerListener, dev)
 
-	served := *api
-	if served.Cors != nil && !slices.Contains(served.Cors.AllowOrigins, origin) {
-		cors := *served.Cors
-		cors.AllowOrigins = append(slices.Clone(cors.AllowOrigins), origin)
-		served.Cors = &cors
-	}
 	local, err := localapi.Start(ctx, localapi.Config{
-		Root: p.root, API: &served, Issuer: dev.URL, Addr: fmt.Sprintf("127.0.0.1:%d", opts.apiPort), MaxProcesses: 4,
-		BuildDir: filepath.Join(p.stateDir, "build", opts.stage), FunctionOutput: opts.log, AccessLog: opts.log,
+		Root: p.root, API: api, Issuer: dev.URL, Addr: fmt.Sprintf("127.0.0.1:%d", opts.apiPort), MaxProcesses: 4,
+		ExtraCORSOrigins: []string{origin},
+		BuildDir:         filepath.Join(p.stateDir, "build", opts.stage), FunctionOutput: opts.log, AccessLog: opts.log,
 	})
 	if err != nil {
 		webListener.Close()
@@ -103,6 +100,7 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 		return nil, err
 	}
 	stack.APIURL = local.URL + "/"
+	stack.local, stack.api = local, api
 	stack.closers = append(stack.closers, local.Close)
 
 	config, _ := json.Marshal(apitemplate.NewPageConfig(opts.stage, api.Routes, strings.TrimSuffix(dev.URL, "/"), devSPAClient, api.Audience[0], stack.APIURL))
@@ -154,6 +152,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	flags.IntVar(&opts.issuerPort, "issuer-port", DefaultIssuerPort, "the dev issuer's port")
 	flags.IntVar(&opts.webPort, "web-port", 5173, "the page's port: the dev stage's CORS origin and the dev SPA client's callback")
 	flags.StringVar(&opts.webDir, "web-dir", "web/dist", "the built page")
+	watch := flags.Bool("watch", false, "reload the local API when the code, the route table or cdk.json changes")
 	if flags.Parse(args) != nil {
 		return 2
 	}
@@ -170,6 +169,9 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "ready in %s: open %s\n  local API  %s\n  dev issuer %s (users: dev-users.json)\n", time.Since(started).Round(time.Millisecond), stack.PageURL, stack.APIURL, stack.IssuerURL)
+	if *watch {
+		go watchAndReload(ctx, p, opts.stage, stack.local, stack.api, stdout)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping: the page, the dev issuer, the local API and its function processes")
 	stack.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/livereload"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
 
@@ -27,6 +28,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	issuerPort := flags.Int("issuer-port", DefaultIssuerPort, "the dev issuer's port")
 	maxProcesses := flags.Int("max-processes", 10, "the most processes each function may run at once")
 	clockSkew := flags.Duration("clock-skew", 0, "tolerate this much clock difference on exp, nbf and iat (AWS documents none)")
+	watch := flags.Bool("watch", false, "reload when the code, the route table or cdk.json changes: rebuild what changed, keep the last good version on an error")
 	if flags.Parse(args) != nil {
 		return 2
 	}
@@ -73,10 +75,22 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "apictl local:", err)
 		}
 	}
+	if *watch {
+		go watchAndReload(ctx, p, *stage, local, api, stdout)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "stopping: killing the function processes")
 	local.Close()
 	return 0
+}
+
+// watchAndReload reloads local as the module changes, until ctx ends.
+func watchAndReload(ctx context.Context, p *project, stage string, local *localapi.Server, api *apitemplate.API, log io.Writer) {
+	fmt.Fprintln(log, "watching the module: a save reloads what it changed")
+	watcher := &livereload.Watcher{Root: p.root, Stage: stage, Server: local, API: api, Log: log}
+	if err := watcher.Run(ctx); err != nil {
+		fmt.Fprintln(log, "watch:", err)
+	}
 }
 
 // printCurlLines shows a public, a private, a scoped and a permission call,

@@ -1,16 +1,18 @@
 package apitemplate
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/auth0-http-api/cdk/internal/gobuild"
 )
 
 // StageID turns a stage name from cdk.json into its CDK Stage ID: "dev" becomes "Dev".
@@ -121,15 +123,14 @@ func stackName(dir string) (string, error) {
 // Synthesize runs the CDK app the way the CDK CLI does, into outDir, with the
 // context of cdk.json and without bundling: the local API builds the functions
 // for this machine itself.
-func Synthesize(root, outDir string, output io.Writer) error {
+func Synthesize(ctx context.Context, root, outDir string, output io.Writer) error {
 	context, err := cdkJSONContext(root)
 	if err != nil {
 		return err
 	}
 	context["aws:cdk:bundling-stacks"] = []string{}
 	contextJSON, _ := json.Marshal(context)
-	cmd := exec.Command("go", "run", ".")
-	cmd.Dir = root
+	cmd := gobuild.GoCommand(ctx, root, "run", ".")
 	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+outDir, "CDK_CONTEXT_JSON="+string(contextJSON),
 		// CloudFormation validation costs seconds and `make synth` keeps it on;
 		// here the template is only read for its routes and functions.

@@ -4,6 +4,7 @@
 package gobuild
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,18 +20,27 @@ var Flags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-
 // directory or there are several packages, a directory that gets one binary
 // per package, named after its last path element. One go command links
 // several packages in parallel.
-func Build(root, output, goos, goarch string, pkgs ...string) error {
+func Build(ctx context.Context, root, output, goos, goarch string, pkgs ...string) error {
 	if len(pkgs) > 1 {
 		output = filepath.Clean(output) + string(filepath.Separator)
 	}
 	args := append([]string{"build"}, Flags...)
-	cmd := exec.Command("go", append(append(args, "-o", output), pkgs...)...)
-	cmd.Dir = root
+	cmd := GoCommand(ctx, root, append(append(args, "-o", output), pkgs...)...)
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building Lambda functions %v (%s/%s) failed: %v\n%s", pkgs, goos, goarch, err, out)
 	}
 	return nil
+}
+
+// GoCommand is a go command run in root. When ctx ends, it is killed with
+// everything it started (the compiler, or the program of a go run), so that
+// Ctrl-C during a build or a synth leaves no process behind.
+func GoCommand(ctx context.Context, root string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	ownProcessGroup(cmd)
+	return cmd
 }
 
 // ModuleRoot is the directory holding go.mod, found from the working directory

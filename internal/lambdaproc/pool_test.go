@@ -27,7 +27,7 @@ var faultyBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	binary := filepath.Join(dir, "bootstrap")
-	return binary, gobuild.Build(root, binary, runtime.GOOS, runtime.GOARCH, "./internal/lambdaproc/testdata/faulty")
+	return binary, gobuild.Build(context.Background(), root, binary, runtime.GOOS, runtime.GOARCH, "./internal/lambdaproc/testdata/faulty")
 })
 
 // faultyPool runs testdata/faulty, whose request path picks how it misbehaves.

@@ -75,7 +75,7 @@ func runSuite(m *testing.M) (int, error) {
 
 	var synthOutput bytes.Buffer
 	cdkOut := filepath.Join(suite.tmp, "cdk.out")
-	if err := apitemplate.Synthesize(suite.root, cdkOut, &synthOutput); err != nil {
+	if err := apitemplate.Synthesize(context.Background(), suite.root, cdkOut, &synthOutput); err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, synthOutput.String())
 	}
 	if suite.api, err = apitemplate.Load(cdkOut, "dev"); err != nil {
@@ -103,9 +103,9 @@ func runSuite(m *testing.M) (int, error) {
 	}
 	defer suite.local.Close()
 	suite.functions = map[string]*countingInvoker{}
-	for id, function := range suite.local.handler.functions {
+	for id, function := range suite.local.handler().functions {
 		suite.functions[id] = &countingInvoker{Invoker: function}
-		suite.local.handler.functions[id] = suite.functions[id]
+		suite.local.handler().functions[id] = suite.functions[id]
 	}
 	return m.Run(), nil
 }
@@ -140,7 +140,7 @@ func signed(t testing.TB, change func(jwt.MapClaims)) string {
 func handlerFor(t testing.TB, api *apitemplate.API, issuerURL string) *Handler {
 	t.Helper()
 	verifier := &jwtauth.Verifier{Issuer: issuerURL, Audiences: suite.api.Audience, Keys: &jwtauth.RemoteKeySet{Issuer: issuerURL}}
-	handler, err := NewHandler(api, verifier, suite.local.handler.functions, nil)
+	handler, err := NewHandler(api, verifier, suite.local.handler().functions, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,42 @@ func TestIntegrationTimeoutIs503(t *testing.T) {
 	local := faultyAPI(t, 3, 500*time.Millisecond)
 	if resp := callAt(t, local.URL, "GET", "/sleep", ""); resp.status != 503 || string(resp.body) != `{"message":"Service Unavailable"}` {
 		t.Errorf("%d %s, want 503 Service Unavailable", resp.status, resp.body)
+	}
+}
+
+// A reload swaps the API while it serves: a request in flight finishes on
+// the process it started on, with its answer, and the next request is served
+// by the new version's process.
+func TestReloadLetsRequestsInFlightFinishOnTheOldVersion(t *testing.T) {
+	local := faultyAPI(t, 3, 0)
+	before := string(callAt(t, local.URL, "GET", "/ok", "").body)
+	slow := make(chan response, 1)
+	go func() { slow <- callAt(t, local.URL, "GET", "/slow", "") }()
+	time.Sleep(300 * time.Millisecond) // the slow request has reached its process
+	api := *local.current.Load().api
+	rebuilt, err := local.Reload(context.Background(), &api, []string{"Faulty"})
+	if err != nil || !slices.Equal(rebuilt, []string{"Faulty"}) {
+		t.Fatalf("reload: %v %v", rebuilt, err)
+	}
+	after := callAt(t, local.URL, "GET", "/ok", "")
+	if after.status != 200 || string(after.body) == before {
+		t.Errorf("after the reload: %d %s, want a new process (was %s)", after.status, after.body, before)
+	}
+	old := <-slow
+	if old.status != 200 || string(old.body) != before {
+		t.Errorf("the request in flight: %d %s, want the old process's answer %s", old.status, old.body, before)
+	}
+}
+
+// A reload that fails to build keeps the current version serving.
+func TestAFailedReloadKeepsServing(t *testing.T) {
+	local := faultyAPI(t, 3, 0)
+	api := *local.current.Load().api
+	api.Functions = map[string]apitemplate.Function{"Faulty": {GoPackage: "./internal/lambdaproc/testdata/nope", TimeoutSeconds: 3, MemoryMiB: 128}}
+	if _, err := local.Reload(context.Background(), &api, nil); err == nil {
+		t.Fatal("a reload of a package that does not exist succeeded")
+	}
+	if resp := callAt(t, local.URL, "GET", "/ok", ""); resp.status != 200 || !strings.HasPrefix(string(resp.body), "pid ") {
+		t.Errorf("after the failed reload: %d %s", resp.status, resp.body)
 	}
 }

@@ -110,7 +110,7 @@ func TestLambdaAuthorizerAnswers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake := &fakeAuthorizer{payload: c.payload, err: c.err}
-			functions := maps.Clone(suite.local.handler.functions)
+			functions := maps.Clone(suite.local.handler().functions)
 			functions[suite.api.LambdaAuthorizers[admin.Authorizer].Function] = fake
 			handler, err := NewHandler(suite.api, nil, functions, nil)
 			if err != nil {

@@ -27,6 +27,8 @@ func handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error
 		return map[string]any{"statusCode": "not a number"}, nil
 	case "/bare":
 		return map[string]string{"hello": "world"}, nil
+	case "/slow":
+		time.Sleep(time.Second)
 	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: 200,

@@ -1,0 +1,231 @@
+// Package livereload keeps a running local API in step with the code: it
+// watches the module with fsnotify, rebuilds the functions whose packages a
+// change touches, re-synthesizes when the app itself changes (stacks/, main.go,
+// cdk.json, go.mod, go.sum), and swaps the new version in while the old one
+// finishes its requests. A change that does not build or does not validate
+// leaves the last good version serving.
+package livereload
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/localapi"
+)
+
+// DefaultDebounce gathers the bursts of events of one editor save, or of a
+// git checkout, into one reload.
+const DefaultDebounce = 150 * time.Millisecond
+
+// Watcher reloads Server when the module under Root changes.
+type Watcher struct {
+	Root, Stage string
+	Server      *localapi.Server
+	API         *apitemplate.API // the version served now
+	Log         io.Writer
+	Debounce    time.Duration // 0: DefaultDebounce
+
+	// appPending: a change to the app was in a batch that failed, so the next
+	// reload synthesizes again even if its own files are only code.
+	appPending bool
+}
+
+// skipped are the folders whose files never change what the local API serves.
+var skipped = map[string]bool{".git": true, "node_modules": true, "cdk.out": true, ".local": true, "web": true, "testdata": true, "docs": true}
+
+// Run watches until ctx ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	watcher, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer watcher.Close()
+	if err := w.watchTree(watcher, w.Root); err != nil {
+		return err
+	}
+	debounce := w.Debounce
+	if debounce == 0 {
+		debounce = DefaultDebounce
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	changed := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case event := <-watcher.Events:
+			if info, err := os.Stat(event.Name); err == nil && info.IsDir() && event.Has(fsnotify.Create) {
+				w.watchTree(watcher, event.Name) // a new folder, such as a new function's
+				continue
+			}
+			if rel, ok := w.relevant(event.Name); ok {
+				changed[rel] = true
+				timer.Reset(debounce)
+			}
+		case err := <-watcher.Errors:
+			fmt.Fprintln(w.Log, "watch:", err)
+		case <-timer.C:
+			files := slices.Sorted(func(yield func(string) bool) {
+				for file := range changed {
+					if !yield(file) {
+						return
+					}
+				}
+			})
+			clear(changed)
+			w.reload(ctx, files)
+		}
+	}
+}
+
+func (w *Watcher) watchTree(watcher *fsnotify.Watcher, root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if path != w.Root && (skipped[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		return watcher.Add(path)
+	})
+}
+
+// relevant tells whether a file can change what the local API serves: Go
+// code (but tests), cdk.json, go.mod and go.sum. It returns the path from Root.
+func (w *Watcher) relevant(path string) (string, bool) {
+	rel, err := filepath.Rel(w.Root, path)
+	if err != nil {
+		return "", false
+	}
+	switch {
+	case rel == "cdk.json" || rel == "go.mod" || rel == "go.sum":
+		return rel, true
+	case strings.HasSuffix(rel, ".go") && !strings.HasSuffix(rel, "_test.go"):
+		return rel, true
+	}
+	return "", false
+}
+
+// changesTheApp tells whether a file is part of the CDK app, so that the
+// template may change: then the app is synthesized again.
+func changesTheApp(rel string) bool {
+	return rel == "cdk.json" || rel == "go.mod" || rel == "go.sum" || strings.HasPrefix(rel, "stacks"+string(filepath.Separator)) || !strings.Contains(rel, string(filepath.Separator))
+}
+
+// reload applies one batch of changed files, and prints one line saying what
+// changed, what was rebuilt and how long it took, or the error and that the
+// last good version is still served.
+func (w *Watcher) reload(ctx context.Context, files []string) {
+	started := time.Now()
+	what := strings.Join(files, ", ")
+	appChanged := w.appPending || slices.ContainsFunc(files, changesTheApp)
+	fail := func(output string) {
+		w.appPending = appChanged
+		fmt.Fprint(w.Log, output)
+		if output != "" && !strings.HasSuffix(output, "\n") {
+			fmt.Fprintln(w.Log)
+		}
+		fmt.Fprintf(w.Log, "reload: %s changed, and it fails (above): still serving the last good version\n", what)
+	}
+	api, synthesized := w.API, false
+	if appChanged {
+		out, err := os.MkdirTemp("", "apictl-reload-")
+		if err != nil {
+			fail(err.Error())
+			return
+		}
+		defer os.RemoveAll(out)
+		var output bytes.Buffer
+		if err := apitemplate.Synthesize(ctx, w.Root, out, &output); err != nil {
+			fail(output.String())
+			return
+		}
+		if api, err = apitemplate.Load(out, w.Stage); err != nil {
+			fail(err.Error())
+			return
+		}
+		synthesized = true
+	}
+	rebuild, err := w.affected(ctx, api, files)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if !synthesized && len(rebuild) == 0 {
+		fmt.Fprintf(w.Log, "reload: %s changed: no function uses it, nothing to do\n", what)
+		return
+	}
+	rebuilt, err := w.Server.Reload(ctx, api, rebuild)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	w.API, w.appPending = api, false
+	var packages []string
+	for _, id := range rebuilt {
+		packages = append(packages, api.Functions[id].GoPackage)
+	}
+	slices.Sort(packages)
+	done := "rebuilt " + strings.Join(packages, ", ")
+	if len(rebuilt) == 0 {
+		done = "rebuilt nothing"
+	}
+	if synthesized {
+		done = "re-synthesized, " + done
+	}
+	fmt.Fprintf(w.Log, "reload: %s changed: %s, in %s\n", what, done, time.Since(started).Round(time.Millisecond))
+}
+
+// affected lists the functions whose Go package imports, directly or not, a
+// package of a changed file. A change to go.mod or go.sum affects them all.
+func (w *Watcher) affected(ctx context.Context, api *apitemplate.API, files []string) ([]string, error) {
+	dirs := map[string]bool{}
+	everything := false
+	for _, file := range files {
+		everything = everything || file == "go.mod" || file == "go.sum"
+		dirs[filepath.Join(w.Root, filepath.Dir(file))] = true
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var affected []string
+	var errs []error
+	for id, fn := range api.Functions {
+		if fn.GoPackage == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := gobuild.GoCommand(ctx, w.Root, "list", "-e", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", fn.GoPackage).Output()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("go list %s: %v", fn.GoPackage, err))
+				return
+			}
+			if everything || slices.ContainsFunc(strings.Fields(string(out)), func(dir string) bool { return dirs[dir] }) {
+				affected = append(affected, id)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	slices.Sort(affected)
+	return affected, nil
+}
