@@ -104,6 +104,17 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"origin with path", set(validStage(), "cors.allowOrigins", []any{"https://app.acme.test/login"}), `cors.allowOrigins[0]: "https://app.acme.test/login" is not an origin`},
 		{"stage not an object", nil, `stage "dev": (stage): expected an object of settings, got null`},
 		{"web client ID not one", set(validStage(), "web", map[string]any{"auth0ClientId": "https://app.acme.test"}), `stage "dev": web.auth0ClientId: "https://app.acme.test" is not an Auth0 client ID: expected the 32 letters and digits`},
+		{"removal policy unknown", set(validStage(), "removalPolicy", "snapshot"), `stage "dev": removalPolicy: "snapshot" is not a removal policy: expected "retain"`},
+		{"tag key reserved", set(validStage(), "tags", map[string]any{"aws:owner": "me"}), `stage "dev": tags.aws:owner: keys starting with aws: are reserved by AWS`},
+		{"tag key bad", set(validStage(), "tags", map[string]any{"a|b": "x"}), `stage "dev": tags: key "a|b" is not a tag key`},
+		{"tag value too long", set(validStage(), "tags", map[string]any{"k": strings.Repeat("v", 257)}), `stage "dev": tags.k: the value has 257 characters: AWS allows at most 256`},
+		{"tag value not a string", set(validStage(), "tags", map[string]any{"k": 5.0}), `stage "dev": tags: expected a string, got a JSON number`},
+		{"alarm email bad", set(validStage(), "alarms", map[string]any{"email": "ops"}), `stage "dev": alarms.email: "ops" is not an email address`},
+		{"alarm threshold zero", set(validStage(), "alarms", map[string]any{"serverErrors": 0.0}), `stage "dev": alarms.serverErrors: 0 is out of range: expected a threshold of 1 or more`},
+		{"alarm percent over 100", set(validStage(), "alarms", map[string]any{"clientErrorPercent": 150.0}), `stage "dev": alarms.clientErrorPercent: 150 is out of range`},
+		{"alarm unknown key", set(validStage(), "alarms", map[string]any{"latency": 1.0}), `stage "dev": alarms.latency: unknown setting`},
+		{"reserved concurrency unknown function", set(validStage(), "function.reservedConcurrency", map[string]any{"Nope": 5.0}), `stage "dev": function.reservedConcurrency.Nope: "Nope" is not a function of the stage`},
+		{"reserved concurrency zero", set(validStage(), "function.reservedConcurrency", map[string]any{"Greeting": 0.0}), `stage "dev": function.reservedConcurrency.Greeting: 0 is out of range: expected 1 to 1000`},
 		{"authorizer cache too long", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": 3601.0}), `stage "dev": permissionsAuthorizer.resultTtlSeconds: 3601 is out of range: expected 0 (no caching) to 3600 seconds`},
 		{"authorizer cache negative", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": -1.0}), `permissionsAuthorizer.resultTtlSeconds: -1 is out of range`},
 		{"authorizer cache unknown key", set(validStage(), "permissionsAuthorizer", map[string]any{"ttl": 5.0}), `stage "dev": permissionsAuthorizer.ttl: unknown setting`},
@@ -448,5 +459,15 @@ func TestPermissionsAuthorizerCacheDefaultsTo300AndCanBeOff(t *testing.T) {
 	}
 	if got := stages[1].Config.PermissionsAuthorizer.ResultTTL(); got != 0 {
 		t.Errorf("0: %d, want 0 (no caching)", got)
+	}
+}
+
+func TestReservedConcurrencyWarnsAboutTheAccountQuota(t *testing.T) {
+	stages, err := load(map[string]any{"dev": set(validStage(), "function.reservedConcurrency", map[string]any{"ClaimsEcho": 20.0})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(stages[0].Warnings, "\n"); !strings.Contains(w, `stage "dev": function.reservedConcurrency.ClaimsEcho reserves 20 concurrent executions: they come out of the account's regional concurrency quota`) {
+		t.Errorf("warnings %q", w)
 	}
 }

@@ -99,7 +99,11 @@ func addStages(app awscdk.App, stages []stacks.Stage) map[string]awscdk.Stack {
 		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 		apis[stage.Name] = stacks.NewAPIStack(cdkStage, "Api", &stacks.APIStackProps{
-			StackProps: awscdk.StackProps{Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")")},
+			StackProps: awscdk.StackProps{
+				Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")"),
+				// A stage that keeps its data on deletion is not deleted by mistake either.
+				TerminationProtection: jsii.Bool(stage.Config.Retains()),
+			},
 			Stage:      stage,
 			Routes:     stacks.Routes,
 		})

@@ -547,3 +547,59 @@ func TestWebPage(t *testing.T) {
 		})
 	}
 }
+
+// Each stage has its alarms, notifying an encrypted topic, and a dashboard of
+// the same metrics; its logs and key are kept or destroyed as configured, with
+// termination protection where they are kept; and its tags are on every
+// resource that takes tags.
+func TestProductionReadiness(t *testing.T) {
+	for name, stack := range shipped(t) {
+		config := shippedStage(t, name).Config
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			functions := len(stacks.Functions) + 1
+			cdkAssert(t, func() {
+				// 5xx, 4xx share, p99 integration latency, and errors and throttles per function.
+				template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3+2*functions))
+				template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"MetricName": "5xx", "Namespace": "AWS/ApiGateway", "Threshold": stacks.Threshold(config.Alarms.ServerErrors, 5),
+					"AlarmActions": []any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^AlarmTopic"))}},
+				})
+				template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"Threshold": stacks.Threshold(config.Alarms.ClientErrorPercent, 25), "Metrics": assertions.Match_AnyValue(),
+				})
+				template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{"MetricName": "IntegrationLatency", "ExtendedStatistic": "p99"})
+				template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{"MetricName": "Throttles", "Namespace": "AWS/Lambda"})
+				template.HasResourceProperties(jsii.String("AWS::SNS::Topic"), map[string]any{"KmsMasterKeyId": assertions.Match_AnyValue()})
+				template.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(1))
+				template.HasOutput(jsii.String("DashboardUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+				if config.Alarms.Email != "" {
+					template.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": config.Alarms.Email})
+				}
+				policy := "Retain"
+				if !config.Retains() {
+					policy = "Delete"
+				}
+				template.AllResources(jsii.String("AWS::Logs::LogGroup"), map[string]any{"DeletionPolicy": policy})
+				template.AllResources(jsii.String("AWS::KMS::Key"), map[string]any{"DeletionPolicy": policy})
+				if len(config.Tags) > 0 {
+					for _, resourceType := range []string{"AWS::Lambda::Function", "AWS::KMS::Key", "AWS::SNS::Topic", "AWS::S3::Bucket"} {
+						template.AllResourcesProperties(jsii.String(resourceType), map[string]any{"Tags": assertions.Match_AnyValue()})
+					}
+				}
+			})
+			if got := *stack.TerminationProtection(); got != config.Retains() {
+				t.Errorf("termination protection %v, want %v (it goes with retaining the stage's data)", got, config.Retains())
+			}
+			data := string(templateJSON(t, stack))
+			for key, value := range config.Tags {
+				if !strings.Contains(data, `{"Key":"`+key+`","Value":"`+value+`"}`) {
+					t.Errorf("tag %s=%s is on no resource", key, value)
+				}
+			}
+		})
+	}
+	if stages := cdkJSONContext(t)[stacks.StagesContextKey].(map[string]any); stages["dev"].(map[string]any)["removalPolicy"] != "destroy" || stages["prod"].(map[string]any)["removalPolicy"] != "retain" {
+		t.Error("the shipped dev destroys its data, and prod retains it")
+	}
+}

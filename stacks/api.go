@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -55,11 +56,14 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	}
 	api := newHTTPAPI(stack, props.Stage, page)
 	logKey := newLogKey(stack, props.Stage.Name)
-	integrations := newFunctions(stack, props.Stage, props.Routes, logKey)
-	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey))
+	functions := map[string]awslambda.Function{}
+	integrations := newFunctions(stack, props.Stage, props.Routes, logKey, functions)
+	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey, functions))
 	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
 	stage := newStage(stack, api, props.Stage.Config, logKey)
 	addOutputs(stack, stage, props.Stage)
+	newMonitoring(stack, props.Stage, api, functions, logKey)
+	keepOrDestroy(stack, props.Stage.Config)
 	if page != nil {
 		page.deploy(stack, props.Stage, stage.Url(), props.Routes, logKey)
 		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
@@ -126,18 +130,22 @@ func newLogKey(stack awscdk.Stack, stageName string) awskms.Key {
 }
 
 // newFunctions declares each function the routes use, and its Lambda integration.
-func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey) map[string]awsapigatewayv2integrations.HttpLambdaIntegration {
+// newFunctions declares each function the routes use into functions, and
+// returns their Lambda integrations.
+func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) map[string]awsapigatewayv2integrations.HttpLambdaIntegration {
 	config := stage.Config
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	for _, name := range functionsUsed(routes) {
 		fn := NewGoFunction(stack, name, &GoFunctionProps{
-			Package:          Functions[name],
-			MemoryMiB:        config.Function.MemoryMiB,
-			TimeoutSeconds:   config.Function.TimeoutSeconds,
-			LogRetentionDays: config.LogRetentionDays,
-			LogKey:           logKey,
-			Environment:      map[string]string{"STAGE": stage.Name},
+			Package:             Functions[name],
+			MemoryMiB:           config.Function.MemoryMiB,
+			TimeoutSeconds:      config.Function.TimeoutSeconds,
+			ReservedConcurrency: config.Function.ReservedConcurrency[name],
+			LogRetentionDays:    config.LogRetentionDays,
+			LogKey:              logKey,
+			Environment:         map[string]string{"STAGE": stage.Name},
 		})
+		functions[name] = fn
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name+"Integration"), fn,
 			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
@@ -154,7 +162,7 @@ const lambdaAuthorizerTimeoutSeconds = 10
 // require permissions, or returns nil when none does. Its function learns
 // each route's permissions from one environment variable, derived from the
 // route table here, and API Gateway caches its answers per token and route.
-func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
+func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
 	permissions := map[string][]string{}
 	for _, route := range routes {
 		if len(route.Permissions) > 0 {
@@ -166,12 +174,13 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, l
 	}
 	routePermissions, _ := json.Marshal(permissions)
 	audience, _ := json.Marshal(stage.Config.Auth0.Audience)
-	fn := NewGoFunction(stack, "PermissionsAuthorizer", &GoFunctionProps{
-		Package:          AuthorizerPackage,
-		MemoryMiB:        stage.Config.Function.MemoryMiB,
-		TimeoutSeconds:   min(stage.Config.Function.TimeoutSeconds, lambdaAuthorizerTimeoutSeconds),
-		LogRetentionDays: stage.Config.LogRetentionDays,
-		LogKey:           logKey,
+	fn := NewGoFunction(stack, authorizerConstructID, &GoFunctionProps{
+		Package:             AuthorizerPackage,
+		MemoryMiB:           stage.Config.Function.MemoryMiB,
+		TimeoutSeconds:      min(stage.Config.Function.TimeoutSeconds, lambdaAuthorizerTimeoutSeconds),
+		ReservedConcurrency: stage.Config.Function.ReservedConcurrency[authorizerConstructID],
+		LogRetentionDays:    stage.Config.LogRetentionDays,
+		LogKey:              logKey,
 		Environment: map[string]string{
 			"STAGE":                                stage.Name,
 			apitemplate.AuthorizerIssuerVariable:   stage.Issuer,
@@ -179,6 +188,7 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, l
 			apitemplate.RoutePermissionsVariable:   string(routePermissions),
 		},
 	})
+	functions[authorizerConstructID] = fn
 	return awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("Permissions"), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
 		AuthorizerName: jsii.String("permissions"),
 		// API Gateway caches an answer by the identity sources' values: with the

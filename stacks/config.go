@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -31,6 +32,48 @@ type StageConfig struct {
 	PermissionsAuthorizer PermissionsAuthorizerConfig `json:"permissionsAuthorizer,omitempty"`
 	// Web is optional: with an Auth0 SPA client ID, the stage serves the page.
 	Web WebConfig `json:"web,omitempty"`
+	// RemovalPolicy is what a deleted stack does with the stage's log groups
+	// and KMS key: "retain" (the default, with termination protection on) or
+	// "destroy".
+	RemovalPolicy string `json:"removalPolicy,omitempty"`
+	// Tags go on every resource of the stage, for cost allocation.
+	Tags map[string]string `json:"tags,omitempty"`
+	// Alarms are on in every stage; their thresholds have defaults.
+	Alarms AlarmsConfig `json:"alarms,omitempty"`
+}
+
+// The removal policies a stage may choose.
+const (
+	RemovalRetain  = "retain"
+	RemovalDestroy = "destroy"
+)
+
+// Retains tells whether a deleted stack keeps the stage's logs and key.
+func (c StageConfig) Retains() bool { return c.RemovalPolicy != RemovalDestroy }
+
+// AlarmsConfig sets the stage's alarm thresholds, each over 5 minutes, and
+// who is told. A threshold left out takes its default.
+type AlarmsConfig struct {
+	// Email, when set, is subscribed to the stage's alarm topic.
+	Email string `json:"email,omitempty"`
+	// ServerErrors: the API's 5xx answers (default 5).
+	ServerErrors *int `json:"serverErrors,omitempty"`
+	// ClientErrorPercent: the share of 4xx answers, which jumps when the
+	// authorizer no longer matches the tenant (default 25).
+	ClientErrorPercent *float64 `json:"clientErrorPercent,omitempty"`
+	// IntegrationLatencyP99Ms: the functions' p99 latency as API Gateway sees it (default 3000).
+	IntegrationLatencyP99Ms *int `json:"integrationLatencyP99Ms,omitempty"`
+	// FunctionErrors and FunctionThrottles: per function (default 1 each).
+	FunctionErrors    *int `json:"functionErrors,omitempty"`
+	FunctionThrottles *int `json:"functionThrottles,omitempty"`
+}
+
+// Threshold is value, or def when it was left out.
+func Threshold[T int | float64](value *T, def T) T {
+	if value == nil {
+		return def
+	}
+	return *value
 }
 
 // WebConfig turns on the stage's page, signed in with an Auth0 single-page
@@ -81,6 +124,8 @@ type ThrottleConfig struct {
 type FunctionConfig struct {
 	MemoryMiB      int `json:"memoryMiB"`
 	TimeoutSeconds int `json:"timeoutSeconds"`
+	// ReservedConcurrency is optional, by function construct ID (see Functions).
+	ReservedConcurrency map[string]int `json:"reservedConcurrency,omitempty"`
 }
 
 // Stage is a validated stage: its name in cdk.json, its construct ID and its configuration.
@@ -106,6 +151,9 @@ const (
 	DefaultAuthorizerResultTTL = 300
 	maxAuthorizerResultTTL     = 3600
 	auth0IssuerHost            = ".auth0.com"
+	maxTags                    = 50
+	maxReservedConcurrency     = 1000 // the default account quota; a higher quota is asked of AWS
+	authorizerConstructID      = "PermissionsAuthorizer"
 	placeholderLabel           = "example"
 )
 
@@ -118,6 +166,7 @@ var (
 	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	// An Auth0 client ID is 32 letters and digits; an API identifier is usually a URI.
 	clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
+	emailPattern    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	hostPattern     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 )
 
@@ -282,6 +331,23 @@ func parseStage(name string, raw any) (Stage, []string) {
 	if id := c.Web.Auth0ClientID; id != "" && !clientIDPattern.MatchString(id) {
 		fail("web.auth0ClientId", "%q is not an Auth0 client ID: expected the 32 letters and digits of the single-page application's Client ID (Auth0 dashboard, Applications > your SPA > Settings), or leave web out for no page", id)
 	}
+	if c.RemovalPolicy != "" && c.RemovalPolicy != RemovalRetain && c.RemovalPolicy != RemovalDestroy {
+		fail("removalPolicy", "%q is not a removal policy: expected %q (keep the logs and the key when the stack is deleted, with termination protection) or %q", c.RemovalPolicy, RemovalRetain, RemovalDestroy)
+	}
+	validateTags(c.Tags, fail)
+	validateAlarms(c.Alarms, fail)
+	for _, function := range slices.Sorted(maps.Keys(c.Function.ReservedConcurrency)) {
+		reserved := c.Function.ReservedConcurrency[function]
+		field := "function.reservedConcurrency." + function
+		switch {
+		case !slices.Contains(slices.Collect(maps.Keys(Functions)), function) && function != authorizerConstructID:
+			fail(field, "%q is not a function of the stage: expected one of %v", function, append(slices.Sorted(maps.Keys(Functions)), authorizerConstructID))
+		case reserved < 1 || reserved > maxReservedConcurrency:
+			fail(field, "%d is out of range: expected 1 to %d", reserved, maxReservedConcurrency)
+		default:
+			stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q: %s reserves %d concurrent executions: they come out of the account's regional concurrency quota (1,000 by default), of which Lambda keeps 100 unreserved for all other functions, and the function is throttled beyond %d", name, field, reserved, reserved))
+		}
+	}
 	if ttl := c.PermissionsAuthorizer.ResultTTL(); ttl < 0 || ttl > maxAuthorizerResultTTL {
 		fail("permissionsAuthorizer.resultTtlSeconds", "%d is out of range: expected 0 (no caching) to %d seconds; leave it out for %d", ttl, maxAuthorizerResultTTL, DefaultAuthorizerResultTTL)
 	}
@@ -289,6 +355,40 @@ func parseStage(name string, raw any) (Stage, []string) {
 		fail("function.timeoutSeconds", "%d is out of range: expected 1 to %d seconds, because an HTTP API gives up on its integration after 30 s", c.Function.TimeoutSeconds, maxTimeout)
 	}
 	return stage, problems
+}
+
+var tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// validateTags applies AWS's tagging rules: at most 50 tags, keys of 1 to 128
+// characters that do not start with "aws:", values of at most 256.
+func validateTags(tags map[string]string, fail func(field, format string, args ...any)) {
+	if len(tags) > maxTags {
+		fail("tags", "has %d tags: AWS allows at most %d per resource", len(tags), maxTags)
+	}
+	for _, key := range slices.Sorted(maps.Keys(tags)) {
+		switch {
+		case !tagKeyPattern.MatchString(key):
+			fail("tags", "key %q is not a tag key: expected 1 to 128 letters, digits, spaces or _ . : / = + - @", key)
+		case strings.HasPrefix(strings.ToLower(key), "aws:"):
+			fail("tags."+key, "keys starting with aws: are reserved by AWS: choose another key")
+		case len(tags[key]) > 256:
+			fail("tags."+key, "the value has %d characters: AWS allows at most 256", len(tags[key]))
+		}
+	}
+}
+
+func validateAlarms(a AlarmsConfig, fail func(field, format string, args ...any)) {
+	if a.Email != "" && !emailPattern.MatchString(a.Email) {
+		fail("alarms.email", "%q is not an email address: expected name@example.com, or leave it out", a.Email)
+	}
+	for field, value := range map[string]*int{"alarms.serverErrors": a.ServerErrors, "alarms.integrationLatencyP99Ms": a.IntegrationLatencyP99Ms, "alarms.functionErrors": a.FunctionErrors, "alarms.functionThrottles": a.FunctionThrottles} {
+		if value != nil && *value < 1 {
+			fail(field, "%d is out of range: expected a threshold of 1 or more, or leave it out for the default", *value)
+		}
+	}
+	if p := a.ClientErrorPercent; p != nil && (*p <= 0 || *p > 100) {
+		fail("alarms.clientErrorPercent", "%v is out of range: expected a percentage above 0 and at most 100", *p)
+	}
 }
 
 // validateIssuer returns the issuer the JWT authorizer must match exactly.

@@ -26,10 +26,12 @@ import (
 // GoFunctionProps configures a Go Lambda function.
 type GoFunctionProps struct {
 	// Package is the function's Go package relative to the module root, such as "./functions/greeting".
-	Package          string
-	MemoryMiB        int
-	TimeoutSeconds   int
-	LogRetentionDays int
+	Package        string
+	MemoryMiB      int
+	TimeoutSeconds int
+	// ReservedConcurrency, when above 0, reserves that many concurrent executions.
+	ReservedConcurrency int
+	LogRetentionDays    int
 	// LogKey encrypts the function's log group.
 	LogKey      awskms.IKey
 	Environment map[string]string
@@ -67,6 +69,9 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 		Tracing:      awslambda.Tracing_ACTIVE,
 		Environment:  &environment,
 	})
+	if props.ReservedConcurrency > 0 {
+		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(props.ReservedConcurrency))
+	}
 	fn.Node().DefaultChild().(awslambda.CfnFunction).AddMetadata(jsii.String(apitemplate.GoPackageMetadataKey), props.Package)
 
 	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{{
