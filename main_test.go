@@ -539,7 +539,14 @@ func TestWebPage(t *testing.T) {
 			// The CSP names the tenant; the deployment writes the page and
 			// config.json, whose API URL is resolved at deploy time.
 			data := string(templateJSON(t, stack))
-			for _, want := range []string{"connect-src 'self' " + strings.TrimSuffix(stage.Issuer, "/"), "frame-ancestors 'none'", "worker-src 'self' blob:", `marker:0xbaba:0`, `.execute-api.`} {
+			wants := []string{"connect-src 'self' " + strings.TrimSuffix(stage.Issuer, "/"), "frame-ancestors 'none'", "worker-src 'self' blob:"}
+			if stage.Config.Domain.Name != "" {
+				// The API's URL is known at synth: the CSP names it exactly.
+				wants = append(wants, "connect-src 'self' "+strings.TrimSuffix(stage.Issuer, "/")+" https://"+stage.Config.Domain.Name+";")
+			} else {
+				wants = append(wants, `marker:0xbaba:0`, `.execute-api.`)
+			}
+			for _, want := range wants {
 				if !strings.Contains(data, want) {
 					t.Errorf("the template lacks %s", want)
 				}
@@ -601,5 +608,45 @@ func TestProductionReadiness(t *testing.T) {
 	}
 	if stages := cdkJSONContext(t)[stacks.StagesContextKey].(map[string]any); stages["dev"].(map[string]any)["removalPolicy"] != "destroy" || stages["prod"].(map[string]any)["removalPolicy"] != "retain" {
 		t.Error("the shipped dev destroys its data, and prod retains it")
+	}
+}
+
+// A stage with a custom domain is reached through it only: a regional domain
+// name with TLS 1.2, mapped to the stage, alias records in the zone, the
+// execute-api endpoint disabled, and ApiUrl the domain's.
+func TestCustomDomain(t *testing.T) {
+	withDomain := 0
+	for name, stack := range shipped(t) {
+		domain := shippedStage(t, name).Config.Domain
+		t.Run(name, func(t *testing.T) {
+			template := assertions.Template_FromStack(stack, nil)
+			cdkAssert(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"DisableExecuteApiEndpoint": domain.Name != ""})
+				if domain.Name == "" {
+					template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::DomainName"), jsii.Number(0))
+					return
+				}
+				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
+					"DomainName": domain.Name,
+					"DomainNameConfigurations": []any{map[string]any{"EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2", "CertificateArn": assertions.Match_AnyValue()}},
+				})
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::ApiMapping"), jsii.Number(1))
+				if domain.CertificateARN == "" {
+					template.HasResourceProperties(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{"DomainName": domain.Name, "ValidationMethod": "DNS"})
+				}
+				if domain.HostedZoneID != "" {
+					for _, recordType := range []string{"A", "AAAA"} {
+						template.HasResourceProperties(jsii.String("AWS::Route53::RecordSet"), map[string]any{"Name": domain.Name + ".", "Type": recordType, "HostedZoneId": domain.HostedZoneID, "AliasTarget": assertions.Match_AnyValue()})
+					}
+				}
+				template.HasOutput(jsii.String("ApiUrl"), map[string]any{"Value": "https://" + domain.Name + "/"})
+			})
+		})
+		if domain.Name != "" {
+			withDomain++
+		}
+	}
+	if withDomain == 0 {
+		t.Error("no shipped stage has a custom domain: prod ships an example, so that the snapshots cover it")
 	}
 }

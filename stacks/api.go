@@ -60,12 +60,20 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	integrations := newFunctions(stack, props.Stage, props.Routes, logKey, functions)
 	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey, functions))
 	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
-	stage := newStage(stack, api, props.Stage.Config, logKey)
-	addOutputs(stack, stage, props.Stage)
+	var domain awsapigatewayv2.DomainName
+	if props.Stage.Config.Domain.Name != "" {
+		domain = newDomain(stack, props.Stage.Config.Domain)
+	}
+	stage := newStage(stack, api, props.Stage.Config, logKey, domain)
+	apiURL := stage.Url()
+	if domain != nil {
+		apiURL = jsii.String("https://" + props.Stage.Config.Domain.Name + "/")
+	}
+	addOutputs(stack, apiURL, props.Stage)
 	newMonitoring(stack, props.Stage, api, functions, logKey)
 	keepOrDestroy(stack, props.Stage.Config)
 	if page != nil {
-		page.deploy(stack, props.Stage, stage.Url(), props.Routes, logKey)
+		page.deploy(stack, props.Stage, apiURL, props.Routes, logKey)
 		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 			Value: jsii.String(page.URL() + "/"), Description: jsii.String("The page that signs in with Auth0 and calls the API"),
 		})
@@ -94,6 +102,9 @@ func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) awsapigatewayv2.
 		// The stage below replaces the implicit one, which has no logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),
 		CorsPreflight:      corsPreflight(origins),
+		// With a custom domain, the execute-api address is closed: clients come
+		// through the domain, its TLS policy and its logs, or not at all.
+		DisableExecuteApiEndpoint: jsii.Bool(stage.Config.Domain.Name != ""),
 	})
 }
 
@@ -229,10 +240,17 @@ func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[str
 }
 
 // newStage declares the "$default" stage with throttling and a JSON access log.
-func newStage(stack awscdk.Stack, api awsapigatewayv2.HttpApi, config StageConfig, logKey awskms.IKey) awsapigatewayv2.HttpStage {
+// newStage declares the "$default" stage with throttling and a JSON access
+// log, mapped to the custom domain when the stage has one.
+func newStage(stack awscdk.Stack, api awsapigatewayv2.HttpApi, config StageConfig, logKey awskms.IKey, domain awsapigatewayv2.DomainName) awsapigatewayv2.HttpStage {
 	accessLogs := newLogGroup(stack, "AccessLogs", config.LogRetentionDays, logKey)
+	var mapping *awsapigatewayv2.DomainMappingOptions
+	if domain != nil {
+		mapping = &awsapigatewayv2.DomainMappingOptions{DomainName: domain}
+	}
 	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("Stage"), &awsapigatewayv2.HttpStageProps{
-		HttpApi: api,
+		DomainMapping: mapping,
+		HttpApi:       api,
 		// "$default" serves the routes at the root of the URL, exactly as the route table writes them.
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
@@ -250,9 +268,9 @@ func newStage(stack awscdk.Stack, api awsapigatewayv2.HttpApi, config StageConfi
 }
 
 // addOutputs declares what tools and people need after a deploy.
-func addOutputs(stack awscdk.Stack, stage awsapigatewayv2.HttpStage, config Stage) {
+func addOutputs(stack awscdk.Stack, apiURL *string, config Stage) {
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
-		Value: stage.Url(), Description: jsii.String("The API's base URL"),
+		Value: apiURL, Description: jsii.String("The API's base URL: the custom domain's, when the stage has one"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{
 		Value: jsii.String(config.Issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),

@@ -40,6 +40,18 @@ type StageConfig struct {
 	Tags map[string]string `json:"tags,omitempty"`
 	// Alarms are on in every stage; their thresholds have defaults.
 	Alarms AlarmsConfig `json:"alarms,omitempty"`
+	// Domain is optional: the stage's own address, which then is the only one.
+	Domain DomainConfig `json:"domain,omitempty"`
+}
+
+// DomainConfig gives the stage a custom domain: a certificate by ARN, or a
+// Route 53 zone in which one is issued (DNS validation) and the alias
+// records are written, or both.
+type DomainConfig struct {
+	Name           string `json:"name,omitempty"`
+	CertificateARN string `json:"certificateArn,omitempty"`
+	HostedZoneID   string `json:"hostedZoneId,omitempty"`
+	HostedZoneName string `json:"hostedZoneName,omitempty"`
 }
 
 // The removal policies a stage may choose.
@@ -334,6 +346,7 @@ func parseStage(name string, raw any) (Stage, []string) {
 	if c.RemovalPolicy != "" && c.RemovalPolicy != RemovalRetain && c.RemovalPolicy != RemovalDestroy {
 		fail("removalPolicy", "%q is not a removal policy: expected %q (keep the logs and the key when the stack is deleted, with termination protection) or %q", c.RemovalPolicy, RemovalRetain, RemovalDestroy)
 	}
+	validateDomain(c.Domain, fail)
 	validateTags(c.Tags, fail)
 	validateAlarms(c.Alarms, fail)
 	for _, function := range slices.Sorted(maps.Keys(c.Function.ReservedConcurrency)) {
@@ -374,6 +387,35 @@ func validateTags(tags map[string]string, fail func(field, format string, args .
 		case len(tags[key]) > 256:
 			fail("tags."+key, "the value has %d characters: AWS allows at most 256", len(tags[key]))
 		}
+	}
+}
+
+var (
+	certificateARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
+	hostedZoneIDPattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
+)
+
+func validateDomain(d DomainConfig, fail func(field, format string, args ...any)) {
+	if d == (DomainConfig{}) {
+		return
+	}
+	if !hostPattern.MatchString(d.Name) {
+		fail("domain.name", "%q is not a domain name: expected the API's host, such as api.example.com", d.Name)
+	}
+	if d.CertificateARN == "" && d.HostedZoneID == "" {
+		fail("domain", "names no certificate: set domain.certificateArn (an ACM certificate in the stage's region), or domain.hostedZoneId and domain.hostedZoneName to have one issued in that Route 53 zone")
+	}
+	if d.CertificateARN != "" && !certificateARNPattern.MatchString(d.CertificateARN) {
+		fail("domain.certificateArn", "%q is not an ACM certificate ARN: expected arn:aws:acm:<region>:<account>:certificate/<id>", d.CertificateARN)
+	}
+	if d.HostedZoneID != "" && !hostedZoneIDPattern.MatchString(d.HostedZoneID) {
+		fail("domain.hostedZoneId", "%q is not a Route 53 hosted zone ID: expected Z and letters and digits, as the Route 53 console shows it", d.HostedZoneID)
+	}
+	if (d.HostedZoneID == "") != (d.HostedZoneName == "") {
+		fail("domain.hostedZoneName", "goes with domain.hostedZoneId: set both (the zone's ID and its name, such as example.com), or neither")
+	}
+	if d.HostedZoneName != "" && d.Name != d.HostedZoneName && !strings.HasSuffix(d.Name, "."+d.HostedZoneName) {
+		fail("domain.name", "%q is not in the zone %q: the alias records and the certificate's validation go in that zone", d.Name, d.HostedZoneName)
 	}
 }
 

@@ -55,7 +55,11 @@ func newWebPage(stack awscdk.Stack, stage Stage) *webPage {
 		Reason: jsii.String("The bucket holds only the page's public build output, written by the deployment; readers come through CloudFront, whose requests the browser and the API's access log already show. Server access logs would need a second bucket and record nothing a reviewer needs."),
 	}}, nil)
 
-	csp := apitemplate.PageCSP(strings.TrimSuffix(stage.Issuer, "/"), "https://*.execute-api."+*awscdk.Aws_REGION()+".amazonaws.com")
+	api := "https://*.execute-api." + *awscdk.Aws_REGION() + ".amazonaws.com"
+	if stage.Config.Domain.Name != "" {
+		api = "https://" + stage.Config.Domain.Name // known before deploy: no cycle
+	}
+	csp := apitemplate.PageCSP(strings.TrimSuffix(stage.Issuer, "/"), api)
 	headers := awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("WebHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		Comment: jsii.String("The page of stage " + stage.Name + ": HSTS and a strict CSP"),
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
