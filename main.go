@@ -104,8 +104,8 @@ func addStages(app awscdk.App, stages []stacks.Stage) map[string]awscdk.Stack {
 				// A stage that keeps its data on deletion is not deleted by mistake either.
 				TerminationProtection: jsii.Bool(stage.Config.Retains()),
 			},
-			Stage:      stage,
-			Routes:     stacks.Routes,
+			Stage:  stage,
+			Routes: stacks.Routes,
 		})
 	}
 	return apis

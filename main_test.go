@@ -627,7 +627,7 @@ func TestCustomDomain(t *testing.T) {
 					return
 				}
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::DomainName"), map[string]any{
-					"DomainName": domain.Name,
+					"DomainName":               domain.Name,
 					"DomainNameConfigurations": []any{map[string]any{"EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2", "CertificateArn": assertions.Match_AnyValue()}},
 				})
 				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::ApiMapping"), jsii.Number(1))
