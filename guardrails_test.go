@@ -205,6 +205,9 @@ func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
 		t.Fatalf("exit status %d:\n%s", exit, output)
 	}
 	for name := range shipped(t) {
+		if shippedStage(t, name).Issuer == "" {
+			continue // its own issuer: no Auth0 settings to warn about
+		}
 		want := fmt.Sprintf("warning: stage %q still has the shipped example Auth0 settings", name)
 		if n := strings.Count(output, want); n != 1 {
 			t.Errorf("stage %s: %d placeholder warnings on stderr, want 1:\n%s", name, n, output)

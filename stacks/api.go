@@ -54,12 +54,19 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	if props.Stage.Config.Web.Auth0ClientID != "" {
 		page = newWebPage(stack, props.Stage)
 	}
-	api := newHTTPAPI(stack, props.Stage, page)
+	api, issuer := newHTTPAPI(stack, props.Stage, page)
 	logKey := newLogKey(stack, props.Stage.Name)
 	functions := map[string]awslambda.Function{}
-	integrations := newFunctions(stack, props.Stage, props.Routes, logKey, functions)
-	addRoutes(api, props.Routes, integrations, newPermissionsAuthorizer(stack, props.Stage, props.Routes, logKey, functions))
-	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: props.Routes})
+	routes := props.Routes
+	if props.Stage.Config.SelfHostedIssuer.Enabled() {
+		routes = append(slices.Clone(routes), wellKnownRoutes...)
+	}
+	integrations := newFunctions(stack, props.Stage, routes, logKey, functions)
+	if props.Stage.Config.SelfHostedIssuer.Enabled() {
+		newSelfHostedIssuer(stack, props.Stage, *issuer, functions[wellKnownConstructID])
+	}
+	addRoutes(api, routes, integrations, newPermissionsAuthorizer(stack, props.Stage, *issuer, routes, logKey, functions))
+	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: routes})
 	var domain awsapigatewayv2.DomainName
 	if props.Stage.Config.Domain.Name != "" {
 		domain = newDomain(stack, props.Stage.Config.Domain)
@@ -69,7 +76,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	if domain != nil {
 		apiURL = jsii.String("https://" + props.Stage.Config.Domain.Name + "/")
 	}
-	addOutputs(stack, apiURL, props.Stage)
+	addOutputs(stack, apiURL, *issuer, props.Stage)
 	newMonitoring(stack, props.Stage, api, functions, logKey)
 	keepOrDestroy(stack, props.Stage.Config)
 	if page != nil {
@@ -83,18 +90,31 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 
 // newHTTPAPI declares the API with the stage's JWT authorizer as every
 // route's default. The stage's page, when it has one, is a CORS origin.
-func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) awsapigatewayv2.HttpApi {
+// It returns the API and the issuer its JWT authorizer accepts: the Auth0
+// tenant's, or, for a stage that is its own issuer, the API's own URL.
+func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) (awsapigatewayv2.HttpApi, *string) {
 	origins := stage.Config.Cors.AllowOrigins
 	if page != nil {
 		origins = append(slices.Clone(origins), page.URL())
 	}
-	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), jsii.String(stage.Issuer),
+	issuer := jsii.String(stage.Issuer)
+	ownURL := &apiURL{}
+	switch {
+	case stage.Issuer != "":
+	case stage.Config.Domain.Name != "":
+		issuer = jsii.String("https://" + stage.Config.Domain.Name + "/")
+	default:
+		// The authorizer is made before the API whose URL it names: the URL
+		// is filled in when the template is written.
+		issuer = awscdk.Lazy_String(ownURL, nil)
+	}
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Auth0"), issuer,
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
 			AuthorizerName: jsii.String("auth0"),
-			JwtAudience:    jsii.Strings(stage.Config.Auth0.Audience...),
+			JwtAudience:    jsii.Strings(stage.Audiences()...),
 			IdentitySource: jsii.Strings("$request.header.Authorization"),
 		})
-	return awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+	ownURL.api = awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     jsii.String("auth0-http-api-" + stage.Name),
 		Description: jsii.String("Auth0-protected HTTP API, stage " + stage.Name),
 		// Every route gets the JWT authorizer unless the route table declares it public.
@@ -106,6 +126,14 @@ func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) awsapigatewayv2.
 		// through the domain, its TLS policy and its logs, or not at all.
 		DisableExecuteApiEndpoint: jsii.Bool(stage.Config.Domain.Name != ""),
 	})
+	return ownURL.api, issuer
+}
+
+// apiURL produces an API's execute-api URL, once the API exists.
+type apiURL struct{ api awsapigatewayv2.HttpApi }
+
+func (u *apiURL) Produce() *string {
+	return jsii.String("https://" + *u.api.ApiId() + ".execute-api." + *awscdk.Aws_REGION() + "." + *awscdk.Aws_URL_SUFFIX() + "/")
 }
 
 // newLogKey declares the stage's customer-managed key for every log group: the
@@ -148,7 +176,7 @@ func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	for _, name := range functionsUsed(routes) {
 		fn := NewGoFunction(stack, name, &GoFunctionProps{
-			Package:             Functions[name],
+			Package:             functionPackage(name),
 			MemoryMiB:           config.Function.MemoryMiB,
 			TimeoutSeconds:      config.Function.TimeoutSeconds,
 			ReservedConcurrency: config.Function.ReservedConcurrency[name],
@@ -173,7 +201,7 @@ const lambdaAuthorizerTimeoutSeconds = 10
 // require permissions, or returns nil when none does. Its function learns
 // each route's permissions from one environment variable, derived from the
 // route table here, and API Gateway caches its answers per token and route.
-func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
+func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
 	permissions := map[string][]string{}
 	for _, route := range routes {
 		if len(route.Permissions) > 0 {
@@ -184,7 +212,7 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, l
 		return nil
 	}
 	routePermissions, _ := json.Marshal(permissions)
-	audience, _ := json.Marshal(stage.Config.Auth0.Audience)
+	audience, _ := json.Marshal(stage.Audiences())
 	fn := NewGoFunction(stack, authorizerConstructID, &GoFunctionProps{
 		Package:             AuthorizerPackage,
 		MemoryMiB:           stage.Config.Function.MemoryMiB,
@@ -194,7 +222,7 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, routes []Route, l
 		LogKey:              logKey,
 		Environment: map[string]string{
 			"STAGE":                                stage.Name,
-			apitemplate.AuthorizerIssuerVariable:   stage.Issuer,
+			apitemplate.AuthorizerIssuerVariable:   issuer,
 			apitemplate.AuthorizerAudienceVariable: string(audience),
 			apitemplate.RoutePermissionsVariable:   string(routePermissions),
 		},
@@ -268,15 +296,15 @@ func newStage(stack awscdk.Stack, api awsapigatewayv2.HttpApi, config StageConfi
 }
 
 // addOutputs declares what tools and people need after a deploy.
-func addOutputs(stack awscdk.Stack, apiURL *string, config Stage) {
+func addOutputs(stack awscdk.Stack, apiURL *string, issuer string, config Stage) {
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: apiURL, Description: jsii.String("The API's base URL: the custom domain's, when the stage has one"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Issuer"), &awscdk.CfnOutputProps{
-		Value: jsii.String(config.Issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),
+		Value: jsii.String(issuer), Description: jsii.String("The JWT issuer the authorizer accepts"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("Audience"), &awscdk.CfnOutputProps{
-		Value: jsii.String(strings.Join(config.Config.Auth0.Audience, ",")), Description: jsii.String("The JWT audiences the authorizer accepts, comma-separated"),
+		Value: jsii.String(strings.Join(config.Audiences(), ",")), Description: jsii.String("The JWT audiences the authorizer accepts, comma-separated"),
 	})
 }
 

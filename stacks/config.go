@@ -21,13 +21,16 @@ const StagesContextKey = apitemplate.StagesContextKey
 
 // StageConfig is one entry under "stages" in cdk.json's context.
 type StageConfig struct {
-	Auth0            Auth0Config    `json:"auth0"`
-	Account          string         `json:"account,omitempty"`
-	Region           string         `json:"region,omitempty"`
-	Cors             CorsConfig     `json:"cors"`
-	Throttle         ThrottleConfig `json:"throttle"`
-	LogRetentionDays int            `json:"logRetentionDays"`
-	Function         FunctionConfig `json:"function"`
+	Auth0 Auth0Config `json:"auth0"`
+	// SelfHostedIssuer, instead of auth0, makes the stage its own token
+	// issuer, with its signing keys in KMS.
+	SelfHostedIssuer SelfHostedIssuerConfig `json:"selfHostedIssuer,omitempty"`
+	Account          string                 `json:"account,omitempty"`
+	Region           string                 `json:"region,omitempty"`
+	Cors             CorsConfig             `json:"cors"`
+	Throttle         ThrottleConfig         `json:"throttle"`
+	LogRetentionDays int                    `json:"logRetentionDays"`
+	Function         FunctionConfig         `json:"function"`
 	// PermissionsAuthorizer is optional: its defaults suit most stages.
 	PermissionsAuthorizer PermissionsAuthorizerConfig `json:"permissionsAuthorizer,omitempty"`
 	// Web is optional: with an Auth0 SPA client ID, the stage serves the page.
@@ -121,6 +124,30 @@ type Auth0Config struct {
 	Audience []string `json:"audience"`
 }
 
+// SelfHostedIssuerConfig is a stage's own token issuer: the issuer is the
+// stage's API URL, which serves the discovery document and the key set.
+type SelfHostedIssuerConfig struct {
+	Audience string `json:"audience"`
+	// TokenLifetimeMinutes: how long minted tokens last (default 15, at most 1440).
+	TokenLifetimeMinutes *int `json:"tokenLifetimeMinutes,omitempty"`
+	// KeyGeneration: raising it creates a new signing key; the previous one
+	// stays published, so tokens it signed stay valid (default 1).
+	KeyGeneration *int `json:"keyGeneration,omitempty"`
+	// Signers are the IAM principals (ARNs) the key policy allows kms:Sign.
+	Signers []string `json:"signers"`
+}
+
+// Audiences are the audiences the stage's tokens must carry (one of).
+func (s Stage) Audiences() []string {
+	if s.Config.SelfHostedIssuer.Enabled() {
+		return []string{s.Config.SelfHostedIssuer.Audience}
+	}
+	return s.Config.Auth0.Audience
+}
+
+// Enabled tells whether the stage is its own issuer.
+func (c SelfHostedIssuerConfig) Enabled() bool { return c.Audience != "" || len(c.Signers) > 0 }
+
 // CorsConfig lists the browser origins allowed to call the API.
 type CorsConfig struct {
 	AllowOrigins []string `json:"allowOrigins"`
@@ -142,8 +169,10 @@ type FunctionConfig struct {
 
 // Stage is a validated stage: its name in cdk.json, its construct ID and its configuration.
 type Stage struct {
-	Name   string
-	ID     string
+	Name string
+	ID   string
+	// Issuer is the Auth0 issuer; "" for a self-hosted issuer, which is the
+	// stage's API URL, known only in the stack.
 	Issuer string
 	Config StageConfig
 	// Warnings are problems that do not stop synth, such as shipped placeholder values.
@@ -312,9 +341,14 @@ func parseStage(name string, raw any) (Stage, []string) {
 	}
 
 	c := stage.Config
-	stage.Issuer = validateIssuer(c.Auth0, fail)
-	stage.Warnings = append(stage.Warnings, validateAudience(name, c.Auth0.Audience, fail)...)
-	if isPlaceholder(c.Auth0) {
+	_, selfHosted := object["selfHostedIssuer"]
+	if selfHosted {
+		validateSelfHostedIssuer(c, fail)
+	} else {
+		stage.Issuer = validateIssuer(c.Auth0, fail)
+		stage.Warnings = append(stage.Warnings, validateAudience(name, c.Auth0.Audience, fail)...)
+	}
+	if !selfHosted && isPlaceholder(c.Auth0) {
 		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example Auth0 settings (issuer %s): set auth0.domain and auth0.audience to your tenant before you deploy", name, stage.Issuer))
 	}
 	if c.Account != "" && !accountPattern.MatchString(c.Account) {
@@ -430,6 +464,41 @@ func validateAlarms(a AlarmsConfig, fail func(field, format string, args ...any)
 	}
 	if p := a.ClientErrorPercent; p != nil && (*p <= 0 || *p > 100) {
 		fail("alarms.clientErrorPercent", "%v is out of range: expected a percentage above 0 and at most 100", *p)
+	}
+}
+
+// The self-hosted issuer's limits.
+const (
+	DefaultTokenLifetimeMinutes = 15
+	maxTokenLifetimeMinutes     = 24 * 60
+)
+
+var principalARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)$`)
+
+func validateSelfHostedIssuer(c StageConfig, fail func(field, format string, args ...any)) {
+	s := c.SelfHostedIssuer
+	if c.Auth0.Domain != "" || c.Auth0.Issuer != "" || len(c.Auth0.Audience) > 0 {
+		fail("auth0", "set together with selfHostedIssuer: a stage has one token issuer: keep auth0 (an Auth0 tenant) or selfHostedIssuer (the stage's own, with its keys in KMS)")
+	}
+	if c.Web.Auth0ClientID != "" {
+		fail("web", "needs auth0: the page signs in through an Auth0 single-page application, which a self-hosted issuer does not have: leave web out")
+	}
+	if strings.TrimSpace(s.Audience) == "" {
+		fail("selfHostedIssuer.audience", "missing: set the API identifier tokens must carry in aud, such as https://api.example.com")
+	}
+	if m := Threshold(s.TokenLifetimeMinutes, DefaultTokenLifetimeMinutes); m < 1 || m > maxTokenLifetimeMinutes {
+		fail("selfHostedIssuer.tokenLifetimeMinutes", "%d is out of range: expected 1 to %d minutes (24 hours); leave it out for %d", m, maxTokenLifetimeMinutes, DefaultTokenLifetimeMinutes)
+	}
+	if g := Threshold(s.KeyGeneration, 1); g < 1 {
+		fail("selfHostedIssuer.keyGeneration", "%d is out of range: expected 1 or more; raise it by one to rotate the signing key", g)
+	}
+	if len(s.Signers) == 0 {
+		fail("selfHostedIssuer.signers", "missing: list the IAM principals (role ARNs) that may sign tokens, such as arn:aws:iam::123456789012:role/ci-smoke")
+	}
+	for i, signer := range s.Signers {
+		if !principalARNPattern.MatchString(signer) {
+			fail(fmt.Sprintf("selfHostedIssuer.signers[%d]", i), "%q is not an IAM principal ARN: expected arn:aws:iam::<account>:role/<name>", signer)
+		}
 	}
 }
 

@@ -108,7 +108,7 @@ func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL *string, routes
 	for i, route := range routes {
 		templateRoutes[i] = route.asTemplate()
 	}
-	config := apitemplate.NewPageConfig(stage.Name, templateRoutes, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, stage.Config.Auth0.Audience[0], *apiURL)
+	config := apitemplate.NewPageConfig(stage.Name, templateRoutes, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, stage.Audiences()[0], *apiURL)
 	var configObject map[string]any
 	encoded, _ := json.Marshal(config)
 	json.Unmarshal(encoded, &configObject)

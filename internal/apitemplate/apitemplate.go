@@ -48,6 +48,20 @@ type Cors struct {
 	MaxAge                                    int
 }
 
+// literalString reads a string, or a CloudFormation intrinsic, which is
+// resolved only at deploy time and reads as "".
+type literalString string
+
+func (l *literalString) UnmarshalJSON(data []byte) error {
+	var value any
+	if err := json.Unmarshal(data, &value); err != nil {
+		return err
+	}
+	s, _ := value.(string)
+	*l = literalString(s)
+	return nil
+}
+
 // literalStrings reads a list of strings and CloudFormation intrinsics,
 // keeping the strings.
 type literalStrings []string
@@ -201,7 +215,7 @@ func Parse(template []byte) (*API, error) {
 				AuthorizerUri                any
 				AuthorizerResultTtlInSeconds int
 				JwtConfiguration             struct {
-					Issuer   string
+					Issuer   literalString // the API's own URL, for a stage that is its own issuer
 					Audience []string
 				}
 			}
@@ -216,7 +230,7 @@ func Parse(template []byte) (*API, error) {
 				return nil, fmt.Errorf("authorizer %s is of type %q: only JWT and Lambda (REQUEST) authorizers are supported", id, p.AuthorizerType)
 			}
 			authorizers++
-			api.Issuer, api.Audience, api.IdentitySource = p.JwtConfiguration.Issuer, p.JwtConfiguration.Audience, p.IdentitySource
+			api.Issuer, api.Audience, api.IdentitySource = string(p.JwtConfiguration.Issuer), p.JwtConfiguration.Audience, p.IdentitySource
 		case "AWS::ApiGatewayV2::Api":
 			var p struct{ CorsConfiguration *Cors }
 			if err := json.Unmarshal(r.Properties, &p); err != nil {
@@ -231,15 +245,23 @@ func Parse(template []byte) (*API, error) {
 			integrations[id] = getAttTarget(p.IntegrationUri)
 		case "AWS::Lambda::Function":
 			var p struct {
-				Timeout     int
-				MemorySize  int
-				Environment struct{ Variables map[string]string }
+				Timeout    int
+				MemorySize int
+				// A value resolved at deploy time, such as the API's own URL, reads as "".
+				Environment struct{ Variables map[string]literalString }
 			}
 			if err := json.Unmarshal(r.Properties, &p); err != nil {
 				return nil, fmt.Errorf("function %s: %w", id, err)
 			}
 			pkg, _ := r.Metadata[GoPackageMetadataKey].(string)
-			api.Functions[id] = Function{GoPackage: pkg, TimeoutSeconds: p.Timeout, MemoryMiB: p.MemorySize, Environment: p.Environment.Variables}
+			var environment map[string]string
+			for name, value := range p.Environment.Variables {
+				if environment == nil {
+					environment = map[string]string{}
+				}
+				environment[name] = string(value)
+			}
+			api.Functions[id] = Function{GoPackage: pkg, TimeoutSeconds: p.Timeout, MemoryMiB: p.MemorySize, Environment: environment}
 		}
 	}
 	if authorizers != 1 {
@@ -310,7 +332,11 @@ func routePermissions(authorizer Function, routeKey string) ([]string, error) {
 // change of access shows as a one-line diff.
 func (api *API) AccessMatrix() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# issuer %s, audience %s\n", api.Issuer, strings.Join(api.Audience, " "))
+	issuer := api.Issuer
+	if issuer == "" {
+		issuer = "the API's own URL (a stage that is its own issuer; known at deploy)"
+	}
+	fmt.Fprintf(&b, "# issuer %s, audience %s\n", issuer, strings.Join(api.Audience, " "))
 	fmt.Fprintf(&b, "%-24s %-6s %s\n", "# route", "auth", "requires (any one of them)")
 	for _, r := range api.Routes {
 		requires := "scopes " + strings.Join(r.Scopes, " ")
