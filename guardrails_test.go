@@ -121,6 +121,14 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"domain zone without name", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "Z123"}), `stage "dev": domain.hostedZoneName: goes with domain.hostedZoneId`},
 		{"domain zone bad", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "123", "hostedZoneName": "acme.test"}), `stage "dev": domain.hostedZoneId: "123" is not a Route 53 hosted zone ID`},
 		{"domain outside zone", set(validStage(), "domain", map[string]any{"name": "api.other.test", "hostedZoneId": "Z123", "hostedZoneName": "acme.test"}), `stage "dev": domain.name: "api.other.test" is not in the zone "acme.test"`},
+		{"both issuers", set(validStage(), "selfHostedIssuer", map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::123456789012:role/ci"}}), `stage "dev": auth0: set together with selfHostedIssuer: a stage has one token issuer`},
+		{"self-hosted lifetime too long", selfHosted(map[string]any{"tokenLifetimeMinutes": 1441.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 1441 is out of range: expected 1 to 1440 minutes (24 hours)`},
+		{"self-hosted lifetime zero", selfHosted(map[string]any{"tokenLifetimeMinutes": 0.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 0 is out of range`},
+		{"self-hosted generation zero", selfHosted(map[string]any{"keyGeneration": 0.0}), `stage "dev": selfHostedIssuer.keyGeneration: 0 is out of range`},
+		{"self-hosted without audience", selfHosted(map[string]any{"audience": ""}), `stage "dev": selfHostedIssuer.audience: missing`},
+		{"self-hosted without signers", selfHosted(map[string]any{"signers": []any{}}), `stage "dev": selfHostedIssuer.signers: missing: list the IAM principals`},
+		{"self-hosted signer not an ARN", selfHosted(map[string]any{"signers": []any{"ci-role"}}), `stage "dev": selfHostedIssuer.signers[0]: "ci-role" is not an IAM principal ARN`},
+		{"self-hosted with the page", set(selfHosted(nil), "web", map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH"}), `stage "dev": web: needs auth0`},
 		{"authorizer cache too long", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": 3601.0}), `stage "dev": permissionsAuthorizer.resultTtlSeconds: 3601 is out of range: expected 0 (no caching) to 3600 seconds`},
 		{"authorizer cache negative", set(validStage(), "permissionsAuthorizer", map[string]any{"resultTtlSeconds": -1.0}), `permissionsAuthorizer.resultTtlSeconds: -1 is out of range`},
 		{"authorizer cache unknown key", set(validStage(), "permissionsAuthorizer", map[string]any{"ttl": 5.0}), `stage "dev": permissionsAuthorizer.ttl: unknown setting`},
@@ -136,6 +144,28 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 				t.Errorf("want an error containing %q, got: %v", c.want, err)
 			}
 		})
+	}
+}
+
+// selfHosted is a valid stage that is its own issuer, with change's fields.
+func selfHosted(change map[string]any) map[string]any {
+	stage := validStage()
+	delete(stage, "auth0")
+	issuer := map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::123456789012:role/ci"}}
+	for field, value := range change {
+		issuer[field] = value
+	}
+	stage["selfHostedIssuer"] = issuer
+	return stage
+}
+
+func TestASelfHostedStageIsValid(t *testing.T) {
+	stages, err := load(map[string]any{"ci": selfHosted(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stages[0].Issuer != "" || stages[0].Audiences()[0] != "https://api.acme.test" || len(stages[0].Warnings) != 0 {
+		t.Errorf("%+v", stages[0])
 	}
 }
 

@@ -40,9 +40,10 @@ type Signer struct {
 // stage's key set publishes each key under it.
 func KeyID(keyARN string) string { return keyARN[strings.LastIndex(keyARN, "/")+1:] }
 
-// Mint signs a token for subject with scopes: iss, aud, sub, scope, iat, exp
+// Mint signs a token for subject with scopes and, for routes that require
+// them, Auth0-style permissions: iss, aud, sub, scope, permissions, iat, exp
 // and a random jti.
-func (s *Signer) Mint(ctx context.Context, subject string, scopes []string) (string, error) {
+func (s *Signer) Mint(ctx context.Context, subject string, scopes, permissions []string) (string, error) {
 	now := time.Now()
 	if s.Now != nil {
 		now = s.Now()
@@ -55,6 +56,9 @@ func (s *Signer) Mint(ctx context.Context, subject string, scopes []string) (str
 	}
 	if len(scopes) > 0 {
 		claims["scope"] = strings.Join(scopes, " ")
+	}
+	if permissions != nil {
+		claims["permissions"] = permissions
 	}
 	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": KeyID(s.KeyARN)})
 	payload, _ := json.Marshal(claims)

@@ -79,18 +79,23 @@ echo "== functions, as bundled (arm64)"
 rm -rf "$work/cdk.out" && synth_app "$all_stages" false >/dev/null 2>&1
 node -e '
   const fs = require("fs"), path = require("path"), dir = process.argv[1];
-  const assembly = fs.readdirSync(dir).find(d => d.startsWith("assembly-"));
-  const file = fs.readdirSync(path.join(dir, assembly)).find(f => f.endsWith(".template.json"));
-  const t = JSON.parse(fs.readFileSync(path.join(dir, assembly, file)));
-  for (const r of Object.values(t.Resources).filter(r => r.Type === "AWS::Lambda::Function")) {
-    const hash = r.Properties.Code.S3Key.replace(/\.zip$/, "");
-    const bin = path.join(dir, "asset." + hash, "bootstrap");
-    console.log(r.Metadata.GoPackage, fs.statSync(bin).size);
-  }' "$work/cdk.out" >"$work/sizes"
+  const sizes = new Map();
+  for (const assembly of fs.readdirSync(dir).filter(d => d.startsWith("assembly-"))) {
+    const file = fs.readdirSync(path.join(dir, assembly)).find(f => f.endsWith(".template.json"));
+    const t = JSON.parse(fs.readFileSync(path.join(dir, assembly, file)));
+    for (const r of Object.values(t.Resources).filter(r => r.Type === "AWS::Lambda::Function" && r.Metadata.GoPackage)) {
+      const hash = r.Properties.Code.S3Key.replace(/\.zip$/, "");
+      sizes.set(r.Metadata.GoPackage, fs.statSync(path.join(dir, "asset." + hash, "bootstrap")).size);
+    }
+  }
+  for (const [pkg, size] of [...sizes].sort()) console.log(pkg, size);' "$work/cdk.out" >"$work/sizes"
 while read -r pkg bytes; do
   mb=$(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1e6}')
   echo "$pkg: $bytes bytes"
-  budget "binary size of $pkg (arm64)" "$mb" "<=" 6 MB
+  # The well-known function carries the KMS client; it runs only when API
+  # Gateway refreshes the key set, never in a user's request.
+  limit=6 && [ "$pkg" = ./functions/wellknown ] && limit=8
+  budget "binary size of $pkg (arm64)" "$mb" "<=" "$limit" MB
 done <"$work/sizes"
 
 echo "== Go benchmarks"
@@ -99,6 +104,8 @@ go test -run '^$' -bench 'BenchmarkFunctionInit' -benchtime 50x -count 1 ./inter
 go test -run '^$' -bench 'BenchmarkLocalAPI' -benchtime 3000x -count 7 ./internal/localapi | tee "$work/api.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkVerify$' -benchmem -count "$RUNS" ./internal/jwtauth | tee "$work/verify.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkAuthorize' -benchmem -count "$RUNS" ./functions/permissions | tee "$work/authorize.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkMint' -benchmem -count "$RUNS" ./kmsjwt | tee "$work/mint.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkKeySetWarm' -benchmem -count "$RUNS" ./functions/keyset | tee "$work/keyset.txt" | grep Benchmark
 metric() { grep "^$1-" "$2" | awk -v unit="$3" '{for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i}' | median; }
 budget "claims echo handler" "$(metric BenchmarkClaimsEcho "$work/echo.txt" ns/op)" "<=" 10000 ns/op
 for fn in $(grep -o '^BenchmarkFunctionInit/[a-z]*' "$work/init.txt" | sort -u); do
@@ -107,6 +114,8 @@ done
 budget "JWT check, keys cached" "$(metric BenchmarkVerify "$work/verify.txt" ns/op)" "<" 50000 ns/op
 budget "permissions authorizer decision, key cached, repeated token" "$(metric BenchmarkAuthorize "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
 echo "permissions authorizer, first sight (RS256): $(metric BenchmarkAuthorizeFirstSight "$work/authorize.txt" ns/op) ns/op"
+budget "token minting, excluding the KMS call" "$(metric BenchmarkMint "$work/mint.txt" ns/op)" "<=" 50000 ns/op
+budget "well-known function, warm key set answer" "$(metric BenchmarkKeySetWarm "$work/keyset.txt" ns/op)" "<=" 10000 ns/op
 api() { metric BenchmarkLocalAPI "$work/api.txt" "$1"; }
 echo "local API: public $(api public-req/s) req/s (p50 $(api public-p50-µs) µs, p99 $(api public-p99-µs) µs)," \
   "private $(api private-req/s) req/s (p50 $(api private-p50-µs) µs, p99 $(api private-p99-µs) µs)"

@@ -123,4 +123,8 @@ func newSelfHostedIssuer(stack awscdk.Stack, stage Stage, issuer string, wellKno
 	awscdk.NewCfnOutput(stack, jsii.String("IssuerKeyArn"), &awscdk.CfnOutputProps{
 		Value: newest.KeyArn(), Description: jsii.String("The KMS key that signs the stage's tokens now"),
 	})
+	awscdk.NewCfnOutput(stack, jsii.String("TokenLifetimeSeconds"), &awscdk.CfnOutputProps{
+		Value:       jsii.String(fmt.Sprint(60 * Threshold(config.TokenLifetimeMinutes, DefaultTokenLifetimeMinutes))),
+		Description: jsii.String("How long the stage's tokens last"),
+	})
 }

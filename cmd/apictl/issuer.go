@@ -56,8 +56,19 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	aud := flags.String("aud", "", "the audience (default: the stage's first audience, from the template)")
 	ttl := flags.Duration("ttl", time.Hour, "how long the token is valid")
 	issuerPort := flags.Int("issuer-port", DefaultIssuerPort, "the dev issuer's port, which is part of the token's issuer")
+	withKMS := flags.Bool("kms", false, "mint for a deployed stage that is its own issuer, signed by its KMS key with your AWS credentials")
+	outputs := flags.String("outputs", "cdk-outputs.json", "with --kms: the outputs file that `cdk deploy --outputs-file` wrote")
 	if flags.Parse(args) != nil {
 		return 2
+	}
+	if *withKMS {
+		tok, err := mintWithKMS(p, *stage, *outputs, *sub, strings.Fields(*scope), strings.Fields(*permissions), stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "apictl token:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, tok)
+		return 0
 	}
 	if *ttl <= 0 {
 		fmt.Fprintln(stderr, "apictl token: --ttl must be positive")
@@ -70,6 +81,25 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, tok)
 	return 0
+}
+
+// mintWithKMS signs a token for a deployed stage that is its own issuer.
+func mintWithKMS(p *project, stage, outputs, sub string, scopes, permissions []string, log io.Writer) (string, error) {
+	api, err := p.load(stage, log)
+	if err != nil {
+		return "", err
+	}
+	outs, err := stackOutputs(outputs, stage, api.StackName)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	signer, err := kmsSigner(ctx, outs, api)
+	if err != nil {
+		return "", err
+	}
+	return signer.Mint(ctx, sub, scopes, permissions)
 }
 
 // mintToken signs a dev token; without an audience it takes the stage's first one from the template.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,8 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/auth0-http-api/cdk/functions/keyset"
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/livereload"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
@@ -42,6 +45,11 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	ownIssuer := isOwnIssuer(api)
+	if ownIssuer && !*useDevIssuer {
+		fmt.Fprintf(stderr, "apictl local: stage %q is its own token issuer, with its key in KMS: serve it with --dev-issuer, whose key a KMS stand-in on loopback then plays\n", *stage)
+		return 2
+	}
 	var dev *devissuer.Issuer
 	if *useDevIssuer {
 		if dev, err = p.devIssuer(*issuerPort, api.Audience); err != nil {
@@ -56,6 +64,13 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		go http.Serve(listener, dev)
 		*issuer = dev.URL
 	}
+	var functionEnvironment map[string]string
+	if ownIssuer {
+		if functionEnvironment, err = standInKMS(p, dev); err != nil {
+			fmt.Fprintln(stderr, "apictl local:", err)
+			return 1
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -63,7 +78,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		Root: p.root, API: api, Issuer: *issuer, Addr: "127.0.0.1:" + strconv.Itoa(*port),
 		MaxProcesses: *maxProcesses, ClockSkew: *clockSkew,
 		BuildDir:       filepath.Join(p.stateDir, "build", *stage),
-		FunctionOutput: stderr, AccessLog: stderr,
+		FunctionOutput: stderr, AccessLog: stderr, FunctionEnvironment: functionEnvironment,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "apictl local:", err)
@@ -144,4 +159,38 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 		fmt.Fprintf(w, "# %s: %s\n%s %s%s\n", call.label, call.route.Key, curl, base, call.route.SamplePath())
 	}
 	return nil
+}
+
+// isOwnIssuer tells whether the stage is its own token issuer: its
+// well-known function is given the stage's key ARNs.
+func isOwnIssuer(api *apitemplate.API) bool {
+	for _, fn := range api.Functions {
+		if _, ok := fn.Environment[keyset.KeyARNsVariable]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// standInKMS plays the KMS key of a stage that is its own issuer. Locally the
+// dev issuer signs, so a KMS stand-in on loopback holds the dev issuer's key
+// under its kid, and the real well-known function publishes the key set that
+// the local API verifies with. It returns the functions' environment that
+// points the AWS SDK at the stand-in.
+func standInKMS(p *project, dev *devissuer.Issuer) (map[string]string, error) {
+	key, err := p.devIssuerKey()
+	if err != nil {
+		return nil, err
+	}
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("the KMS stand-in cannot listen: %w", err)
+	}
+	stand := kmsstandin.New()
+	stand.URL = "http://" + listener.Addr().String()
+	go http.Serve(listener, stand)
+	published, _ := json.Marshal([]string{stand.AddKey(dev.KeyID(), key)})
+	env := stand.Env()
+	env[keyset.KeyARNsVariable] = string(published)
+	return env, nil
 }

@@ -31,17 +31,22 @@ func buildApictl(t *testing.T) string {
 	return binary
 }
 
-// goldenCloudAssembly lays out the dev snapshot as a cdk.out, newer than the sources.
+// goldenCloudAssembly lays out the golden templates of the dev and ci stages
+// as a cdk.out, newer than the sources.
 func goldenCloudAssembly(t *testing.T) string {
 	t.Helper()
 	cdkOut := filepath.Join(t.TempDir(), "cdk.out")
-	template, err := os.ReadFile(filepath.Join("..", "..", "testdata", "dev.template.json"))
-	if err != nil {
-		t.Fatal(err)
+	for _, stage := range []string{"dev", "ci"} {
+		template, err := os.ReadFile(filepath.Join("..", "..", "testdata", stage+".template.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := apitemplate.StageID(stage)
+		dir := filepath.Join(cdkOut, "assembly-"+id)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, id+"Api.template.json"), template, 0o644)
+		os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"artifacts":{"`+id+`Api":{"type":"aws:cloudformation:stack","properties":{"templateFile":"`+id+`Api.template.json","stackName":"`+id+`-Api"}}}}`), 0o644)
 	}
-	os.MkdirAll(filepath.Join(cdkOut, "assembly-Dev"), 0o755)
-	os.WriteFile(filepath.Join(cdkOut, "assembly-Dev", "DevApi.template.json"), template, 0o644)
-	os.WriteFile(filepath.Join(cdkOut, "assembly-Dev", "manifest.json"), []byte(`{"artifacts":{"DevApi":{"type":"aws:cloudformation:stack","properties":{"templateFile":"DevApi.template.json","stackName":"Dev-Api"}}}}`), 0o644)
 	os.WriteFile(filepath.Join(cdkOut, "manifest.json"), []byte("{}"), 0o644)
 	return cdkOut
 }
@@ -119,6 +124,67 @@ func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
 		if syscall.Kill(pid, 0) == nil {
 			t.Errorf("function process %d outlived apictl", pid)
 		}
+	}
+}
+
+// A stage that is its own issuer is served with the dev issuer: its real
+// well-known function publishes the dev issuer's key, read from the KMS
+// stand-in that plays the stage's key, and the dev issuer's tokens pass.
+func TestLocalServesAStageThatIsItsOwnIssuerWithTheDevIssuer(t *testing.T) {
+	apictl := buildApictl(t)
+	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
+	port, issuerPort := freePort(t), freePort(t)
+	cmd := exec.Command(apictl, "local", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", state,
+		"--dev-issuer", "--issuer-port", fmt.Sprint(issuerPort), "--port", fmt.Sprint(port))
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Signal(os.Interrupt)
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != fmt.Sprintf("listening on http://127.0.0.1:%d", port) {
+		t.Fatalf("first line %q", lines.Text())
+	}
+	go io.Copy(io.Discard, stdout)
+
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/.well-known/jwks.json", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct{ Keys []struct{ Kid string } }
+	json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	key, err := devissuer.LoadOrCreateKey(filepath.Join(state, "dev-issuer", "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := devissuer.New("", key).KeyID(); resp.StatusCode != 200 || len(set.Keys) != 1 || set.Keys[0].Kid != want {
+		t.Errorf("GET /.well-known/jwks.json: %d, keys %+v; want the dev issuer's kid %s", resp.StatusCode, set.Keys, want)
+	}
+
+	out, err := exec.Command(apictl, "token", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", state,
+		"--issuer-port", fmt.Sprint(issuerPort), "--scope", "read:user").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/user", port), nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /user with an `apictl token --stage ci`: %d", resp.StatusCode)
+	}
+}
+
+func TestLocalAsksForTheDevIssuerForAStageThatIsItsOwnIssuer(t *testing.T) {
+	var out, errOut strings.Builder
+	code := run([]string{"local", "--stage", "ci", "--cdk-out", goldenCloudAssembly(t), "--state-dir", t.TempDir()}, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), `stage "ci" is its own token issuer, with its key in KMS: serve it with --dev-issuer`) {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"flag"
 	"fmt"
 	"io"
@@ -66,9 +67,9 @@ func (p *project) load(stage string, log io.Writer) (*apitemplate.API, error) {
 // directory, the users and clients of dev-users.json, and the stage's
 // audiences as the APIs it issues tokens for.
 func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, error) {
-	key, err := devissuer.LoadOrCreateKey(filepath.Join(p.stateDir, "dev-issuer", "key.pem"))
+	key, err := p.devIssuerKey()
 	if err != nil {
-		return nil, fmt.Errorf("dev issuer key: %w", err)
+		return nil, err
 	}
 	directory, err := devissuer.LoadDirectory(filepath.Join(p.root, "dev-users.json"))
 	if err != nil {
@@ -77,4 +78,13 @@ func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, er
 	dev := devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key)
 	dev.Directory, dev.Audiences = directory, audiences
 	return dev, nil
+}
+
+// devIssuerKey is the dev issuer's key, kept in the state directory.
+func (p *project) devIssuerKey() (*rsa.PrivateKey, error) {
+	key, err := devissuer.LoadOrCreateKey(filepath.Join(p.stateDir, "dev-issuer", "key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("dev issuer key: %w", err)
+	}
+	return key, nil
 }

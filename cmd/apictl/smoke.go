@@ -62,17 +62,14 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	outs, outputsErr := stackOutputs(*outputs, *stage, api.StackName)
 	if *apiURL == "" {
-		if *apiURL, err = urlFromOutputs(*outputs, *stage, api.StackName); err != nil {
-			return fail(err)
+		if outputsErr != nil {
+			return fail(outputsErr)
 		}
-	}
-	if *tokenURL == "" {
-		*tokenURL = api.Issuer + "oauth/token"
-	}
-	// The client secret is sent to this URL: in clear text only on this machine.
-	if err := jwtauth.CheckIssuerURL("--token-url", *tokenURL); err != nil {
-		return fail(err)
+		if *apiURL = outs["ApiUrl"]; *apiURL == "" {
+			return fail(fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with --outputs-file %s?", *outputs, api.StackName, *stage, *outputs))
+		}
 	}
 	client := &http.Client{
 		Timeout:   *timeout,
@@ -83,16 +80,30 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 
-	full, err := smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0])
-	if err != nil {
-		return fail(err)
-	}
-	if full == nil {
-		return fail(errors.New("no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (a machine-to-machine application authorized for the API), or pass --token"))
-	}
-	limited, err := smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0])
-	if err != nil {
-		return fail(err)
+	var full, limited *smokeToken
+	if keyARN := outs["IssuerKeyArn"]; keyARN != "" && *fullToken == "" && os.Getenv("AUTH0_CLIENT_ID") == "" {
+		// The stage is its own issuer: it mints its tokens through KMS, one
+		// with everything the routes require, one with less.
+		if full, limited, err = kmsSmokeTokens(client, outs, api); err != nil {
+			return fail(err)
+		}
+	} else {
+		if *tokenURL == "" {
+			*tokenURL = api.Issuer + "oauth/token"
+		}
+		// The client secret is sent to this URL: in clear text only on this machine.
+		if err := jwtauth.CheckIssuerURL("--token-url", *tokenURL); err != nil {
+			return fail(err)
+		}
+		if full, err = smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0]); err != nil {
+			return fail(err)
+		}
+		if full == nil {
+			return fail(errors.New("no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (a machine-to-machine application authorized for the API), or pass --token"))
+		}
+		if limited, err = smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0]); err != nil {
+			return fail(err)
+		}
 	}
 	fmt.Fprintf(stdout, "stage %s at %s\nfull token %s\n", *stage, *apiURL, full)
 	if limited != nil {
@@ -219,21 +230,18 @@ func sorted(list []string) []string {
 	return list
 }
 
-// urlFromOutputs reads the ApiUrl output of the stage's stack.
-func urlFromOutputs(path, stage, stack string) (string, error) {
+// stackOutputs reads the outputs of the stage's stack from the file that
+// `cdk deploy --outputs-file` wrote.
+func stackOutputs(path, stage, stack string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, apitemplate.StageID(stage), path)
+		return nil, fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, apitemplate.StageID(stage), path)
 	}
 	var outputs map[string]map[string]string
 	if err := json.Unmarshal(data, &outputs); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	url := outputs[stack]["ApiUrl"]
-	if url == "" {
-		return "", fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with --outputs-file %s?", path, stack, stage, path)
-	}
-	return url, nil
+	return outputs[stack], nil
 }
 
 // smokeTokenFrom takes the given token, or gets one from the client-credentials

@@ -18,6 +18,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
 
@@ -238,5 +239,50 @@ func TestSmokeStripsControlCharactersFromRemoteText(t *testing.T) {
 	}
 	if strings.ContainsAny(out+errOut[:len(errOut)-1], "\x1b\x07\r") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("remote control characters reached the output: %q", errOut)
+	}
+}
+
+// A stage that is its own issuer is smoke-tested without any Auth0 secret:
+// smoke mints its two tokens through KMS, here the stand-in, with the
+// issuer, key and lifetime of the stack's outputs.
+func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
+	cdkOut := goldenCloudAssembly(t)
+	api, err := apitemplate.Load(cdkOut, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stand := kmsstandin.Start(t)
+	key := stand.NewKey(t, "generation-1")
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := stand.Env()
+	env["KEY_ARNS"] = `["` + key + `"]`
+	root, _ := gobuild.ModuleRoot()
+	local, err := localapi.Start(context.Background(), localapi.Config{
+		Root: root, API: api, Issuer: base + "/", Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxProcesses: 2,
+		BuildDir: filepath.Join(t.TempDir(), "build"), FunctionEnvironment: env,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(local.Close)
+	outputs := filepath.Join(t.TempDir(), "cdk-outputs.json")
+	os.WriteFile(outputs, []byte(`{"Ci-Api":{"ApiUrl":"`+base+`/","Issuer":"`+base+`/","IssuerKeyArn":"`+key+`","TokenLifetimeSeconds":"900"}}`), 0o644)
+	for name, value := range env {
+		t.Setenv(name, value)
+	}
+	for _, name := range []string{"AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET"} {
+		t.Setenv(name, "")
+	}
+	var out, errOut strings.Builder
+	code := run([]string{"smoke", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs, "--timeout", "5s"}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "smoke ci: 18 checks, 18 passed, 0 failed") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+
+	stand.Deny("Sign")
+	code = run([]string{"token", "--kms", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "kms:Sign was denied") {
+		t.Errorf("apictl token --kms with kms:Sign denied: exit %d, %s", code, errOut.String())
 	}
 }

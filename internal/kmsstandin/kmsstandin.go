@@ -2,7 +2,8 @@
 // protocol (https://docs.aws.amazon.com/kms/latest/APIReference/) for Sign
 // and GetPublicKey with RSA_2048 SIGN_VERIFY keys, so that the AWS SDK,
 // pointed at it through its endpoint setting, runs unchanged. It can deny an
-// operation, as a missing key-policy grant would. Only tests use it.
+// operation, as a missing key-policy grant would. Tests use it, and
+// `apictl local`, to play the KMS key of a stage that is its own issuer.
 package kmsstandin
 
 import (
@@ -34,14 +35,27 @@ type KMS struct {
 	denied map[string]bool            // operations answered AccessDeniedException
 }
 
+// New is a stand-in with no keys; serve it on loopback and set its URL.
+func New() *KMS {
+	return &KMS{keys: map[string]*rsa.PrivateKey{}, denied: map[string]bool{}}
+}
+
 // Start serves a stand-in until the test ends.
 func Start(tb testing.TB) *KMS {
 	tb.Helper()
-	k := &KMS{keys: map[string]*rsa.PrivateKey{}, denied: map[string]bool{}}
+	k := New()
 	server := httptest.NewServer(k)
 	tb.Cleanup(server.Close)
 	k.URL = server.URL
 	return k
+}
+
+// AddKey holds key as the RSA_2048 SIGN_VERIFY key id, and returns its ARN.
+func (k *KMS) AddKey(id string, key *rsa.PrivateKey) string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys[id] = key
+	return ARN(id)
 }
 
 // NewKey creates an RSA_2048 SIGN_VERIFY key and returns its ARN.
@@ -51,10 +65,7 @@ func (k *KMS) NewKey(tb testing.TB, id string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.keys[id] = key
-	return ARN(id)
+	return k.AddKey(id, key)
 }
 
 // ARN is the ARN of the key id.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/lambdaproc"
 )
 
@@ -100,16 +101,34 @@ func BenchmarkLocalAPI(b *testing.B) {
 }
 
 // BenchmarkFunctionInit measures each function's cold start on this machine,
-// the permissions authorizer's included: from starting its host build, with
-// its environment from the template, to its first Runtime API "next" request.
+// the permissions authorizer's and the ci stage's well-known function's
+// included: from starting its host build, with its environment as the local
+// API gives it, to its first Runtime API "next" request.
 func BenchmarkFunctionInit(b *testing.B) {
-	for _, id := range slices.Sorted(maps.Keys(suite.api.Functions)) {
-		fn := suite.api.Functions[id]
-		b.Run(strings.TrimPrefix(fn.GoPackage, "./functions/"), func(b *testing.B) {
-			binary := filepath.Join(suite.tmp, "build", id, "bootstrap")
+	type measured struct {
+		binary string
+		env    map[string]string
+	}
+	functions := map[string]measured{}
+	for id, fn := range suite.api.Functions {
+		if fn.GoPackage == "" {
+			continue // the CDK's own functions, such as the page's deployment
+		}
+		functions[fn.GoPackage] = measured{filepath.Join(suite.tmp, "build", id, "bootstrap"), environment(fn, suite.issuer.URL, nil)}
+	}
+	stand := kmsstandin.Start(b)
+	ci, api := startSelfHosted(b, stand, stand.NewKey(b, "generation-1"))
+	for id, fn := range api.Functions {
+		if _, inDev := functions[fn.GoPackage]; !inDev && fn.GoPackage != "" {
+			functions[fn.GoPackage] = measured{filepath.Join(suite.tmp, "ci-build", id, "bootstrap"), environment(fn, ci.cfg.Issuer, ci.cfg.FunctionEnvironment)}
+		}
+	}
+	for _, pkg := range slices.Sorted(maps.Keys(functions)) {
+		fn := functions[pkg]
+		b.Run(strings.TrimPrefix(pkg, "./functions/"), func(b *testing.B) {
 			durations := make([]time.Duration, 0, b.N)
 			for range b.N {
-				pool := lambdaproc.NewPool(lambdaproc.Function{Name: "init", Binary: binary, Environment: fn.Environment, Timeout: time.Second})
+				pool := lambdaproc.NewPool(lambdaproc.Function{Name: "init", Binary: fn.binary, Environment: fn.env, Timeout: time.Second})
 				started := time.Now()
 				if err := pool.Warm(context.Background()); err != nil {
 					b.Fatal(err)

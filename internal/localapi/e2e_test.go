@@ -32,6 +32,7 @@ import (
 var suite struct {
 	root     string
 	tmp      string
+	cdkOut   string // every stage, synthesized
 	api      *apitemplate.API
 	key      *rsa.PrivateKey
 	issuer   *devissuer.Issuer
@@ -75,6 +76,7 @@ func runSuite(m *testing.M) (int, error) {
 
 	var synthOutput bytes.Buffer
 	cdkOut := filepath.Join(suite.tmp, "cdk.out")
+	suite.cdkOut = cdkOut
 	if err := apitemplate.Synthesize(context.Background(), suite.root, cdkOut, &synthOutput); err != nil {
 		return 0, fmt.Errorf("%w\n%s", err, synthOutput.String())
 	}

@@ -39,6 +39,10 @@ type Config struct {
 	// ExtraCORSOrigins are allowed besides the template's CORS origins, in
 	// every version of the API: the local page's, for one.
 	ExtraCORSOrigins []string
+	// FunctionEnvironment is set in every function's environment over the
+	// template's: what the template resolves only at deploy, such as a
+	// self-hosted issuer's key ARNs, or a stand-in's endpoint.
+	FunctionEnvironment map[string]string
 	// FunctionOutput receives the functions' logs, AccessLog one JSON line per request.
 	FunctionOutput, AccessLog io.Writer
 }
@@ -267,12 +271,15 @@ func isAuthorizerFunction(api *apitemplate.API, id string) bool {
 // environment is a function's environment from the template, with a
 // permissions authorizer pointed at the issuer the local API uses, as the JWT
 // authorizer is (the dev issuer, with --dev-issuer).
-func environment(fn apitemplate.Function, issuer string) map[string]string {
-	if _, isAuthorizer := fn.Environment[apitemplate.AuthorizerIssuerVariable]; !isAuthorizer {
-		return fn.Environment
-	}
+func environment(fn apitemplate.Function, issuer string, extra map[string]string) map[string]string {
 	env := maps.Clone(fn.Environment)
-	env[apitemplate.AuthorizerIssuerVariable] = issuer
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, namesIssuer := env[apitemplate.AuthorizerIssuerVariable]; namesIssuer {
+		env[apitemplate.AuthorizerIssuerVariable] = issuer
+	}
+	maps.Copy(env, extra)
 	return env
 }
 
@@ -297,7 +304,7 @@ func startFunctions(ctx context.Context, cfg Config, api *apitemplate.API, issue
 					timeout = min(timeout, LambdaAuthorizerTimeout)
 				}
 				pool = lambdaproc.NewPool(lambdaproc.Function{
-					Name: id, Binary: binary, Environment: environment(fn, issuer), Timeout: timeout,
+					Name: id, Binary: binary, Environment: environment(fn, issuer, cfg.FunctionEnvironment), Timeout: timeout,
 					MemoryMiB: fn.MemoryMiB, MaxProcesses: cfg.MaxProcesses, Output: cfg.FunctionOutput,
 				})
 				err = pool.Warm(ctx)

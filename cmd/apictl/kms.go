@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/kmsjwt"
+)
+
+// kmsSigner mints tokens for a deployed stage that is its own issuer, with
+// the operator's AWS credentials (the SDK's usual chain, and
+// AWS_ENDPOINT_URL_KMS where a stand-in plays KMS) and the stack's outputs:
+// the issuer, the key and the lifetime.
+func kmsSigner(ctx context.Context, outputs map[string]string, api *apitemplate.API) (*kmsjwt.Signer, error) {
+	seconds, err := strconv.Atoi(outputs["TokenLifetimeSeconds"])
+	if outputs["IssuerKeyArn"] == "" || outputs["Issuer"] == "" || err != nil {
+		return nil, fmt.Errorf("the stack's outputs lack IssuerKeyArn, Issuer or TokenLifetimeSeconds: is the stage its own issuer (selfHostedIssuer), deployed with --outputs-file?")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS credentials: %w", err)
+	}
+	return &kmsjwt.Signer{KMS: kms.NewFromConfig(cfg), KeyARN: outputs["IssuerKeyArn"], Issuer: outputs["Issuer"], Audience: api.Audience[0], Lifetime: time.Duration(seconds) * time.Second}, nil
+}
+
+// kmsSmokeTokens mints the smoke check's two tokens: one holding every scope
+// and permission the routes require, and one with only the first scope.
+func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemplate.API) (full, limited *smokeToken, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), client.Timeout)
+	defer cancel()
+	signer, err := kmsSigner(ctx, outputs, api)
+	if err != nil {
+		return nil, nil, err
+	}
+	var scopes, permissions []string
+	for _, route := range api.Routes {
+		scopes = append(scopes, route.Scopes...)
+		permissions = append(permissions, route.Permissions...)
+	}
+	slices.Sort(scopes)
+	scopes, permissions = slices.Compact(scopes), slices.Compact(slices.Sorted(slices.Values(permissions)))
+	for i, grants := range [][2][]string{{scopes, permissions}, {scopes[:min(1, len(scopes))], {}}} {
+		raw, err := signer.Mint(ctx, "apictl-smoke", grants[0], grants[1])
+		if err != nil {
+			return nil, nil, err
+		}
+		token, err := smokeTokenFrom(client, raw, "", "", "", "")
+		if err != nil {
+			return nil, nil, err
+		}
+		if i == 0 {
+			full = token
+		} else {
+			limited = token
+		}
+	}
+	return full, limited, nil
+}

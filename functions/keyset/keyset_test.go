@@ -1,0 +1,97 @@
+package keyset
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+)
+
+// countingKMS counts GetPublicKey calls.
+type countingKMS struct {
+	*kms.Client
+	calls atomic.Int64
+}
+
+func (c *countingKMS) GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, opts ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error) {
+	c.calls.Add(1)
+	return c.Client.GetPublicKey(ctx, in, opts...)
+}
+
+func newHandler(t *testing.T, stand *kmsstandin.KMS, arns ...string) (*Handler, *countingKMS) {
+	t.Helper()
+	c := &countingKMS{Client: kms.New(kms.Options{Region: kmsstandin.Region, BaseEndpoint: aws.String(stand.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})}
+	return &Handler{KMS: c, Issuer: "https://abc.execute-api.us-east-1.amazonaws.com/", KeyARNs: arns}, c
+}
+
+func get(t *testing.T, h *Handler, path string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := h.Serve(context.Background(), events.APIGatewayV2HTTPRequest{RawPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestDiscoveryNamesTheIssuerAndItsKeySet(t *testing.T) {
+	stand := kmsstandin.Start(t)
+	h, _ := newHandler(t, stand, stand.NewKey(t, "k1"))
+	resp := get(t, h, DiscoveryPath)
+	var doc map[string]any
+	json.Unmarshal([]byte(resp.Body), &doc)
+	if resp.StatusCode != 200 || doc["issuer"] != h.Issuer || doc["jwks_uri"] != h.Issuer+".well-known/jwks.json" || resp.Headers["cache-control"] == "" {
+		t.Errorf("%d %s %v", resp.StatusCode, resp.Body, resp.Headers)
+	}
+}
+
+// Every published key is a JWK under its key ID, read from KMS once.
+func TestTheKeySetPublishesEveryKeyOnce(t *testing.T) {
+	stand := kmsstandin.Start(t)
+	h, counter := newHandler(t, stand, stand.NewKey(t, "k1"), stand.NewKey(t, "k2"))
+	for range 3 {
+		resp := get(t, h, KeySetPath)
+		var set struct{ Keys []map[string]string }
+		json.Unmarshal([]byte(resp.Body), &set)
+		if resp.StatusCode != 200 || len(set.Keys) != 2 || set.Keys[0]["kid"] != "k1" || set.Keys[1]["kid"] != "k2" || set.Keys[0]["alg"] != "RS256" || set.Keys[0]["use"] != "sig" || set.Keys[0]["n"] == "" {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+	}
+	if calls := counter.calls.Load(); calls != 2 {
+		t.Errorf("%d GetPublicKey calls for 2 keys and 3 requests, want 2", calls)
+	}
+}
+
+// When KMS refuses, the caller gets 503 without the detail, which goes to the log.
+func TestAKMSFailureIsA503WithoutDetail(t *testing.T) {
+	stand := kmsstandin.Start(t)
+	arn := stand.NewKey(t, "k1")
+	stand.Deny("GetPublicKey")
+	h, _ := newHandler(t, stand, arn)
+	resp := get(t, h, KeySetPath)
+	if resp.StatusCode != 503 || strings.Contains(resp.Body, "arn:") || strings.Contains(resp.Body, "AccessDenied") {
+		t.Errorf("%d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// BenchmarkKeySetWarm is the key set's answer once the keys are read.
+func BenchmarkKeySetWarm(b *testing.B) {
+	stand := kmsstandin.Start(b)
+	c := kms.New(kms.Options{Region: kmsstandin.Region, BaseEndpoint: aws.String(stand.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+	h := &Handler{KMS: c, Issuer: "https://x/", KeyARNs: []string{stand.NewKey(b, "k1"), stand.NewKey(b, "k2")}}
+	request := events.APIGatewayV2HTTPRequest{RawPath: KeySetPath}
+	h.Serve(context.Background(), request)
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp, _ := h.Serve(context.Background(), request); resp.StatusCode != 200 {
+			b.Fatal(resp.Body)
+		}
+	}
+}
