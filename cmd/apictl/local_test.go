@@ -61,23 +61,42 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
-	apictl := buildApictl(t)
-	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
-	port, issuerPort := freePort(t), freePort(t)
-	cmd := exec.Command(apictl, "local", "--stage", "dev", "--cdk-out", cdkOut, "--state-dir", state,
-		"--dev-issuer", "--issuer-port", fmt.Sprint(issuerPort), "--port", fmt.Sprint(port))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
+// localRun is the built `apictl local --dev-issuer`, serving a stage of the
+// golden cloud assembly on free ports.
+type localRun struct {
+	apictl, cdkOut, state string
+	port, issuerPort      int
+	cmd                   *exec.Cmd
+	stdout                *bufio.Scanner // after the "listening on" line
+}
+
+// startLocal starts it for stage, and waits until it listens.
+func startLocal(t *testing.T, stage string) *localRun {
+	t.Helper()
+	r := &localRun{apictl: buildApictl(t), cdkOut: goldenCloudAssembly(t), state: t.TempDir(), port: freePort(t), issuerPort: freePort(t)}
+	r.cmd = exec.Command(r.apictl, "local", "--stage", stage, "--cdk-out", r.cdkOut, "--state-dir", r.state,
+		"--dev-issuer", "--issuer-port", fmt.Sprint(r.issuerPort), "--port", fmt.Sprint(r.port))
+	stdout, _ := r.cmd.StdoutPipe()
+	r.cmd.Stderr = io.Discard
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != fmt.Sprintf("listening on http://127.0.0.1:%d", port) {
-		t.Fatalf("first line %q", lines.Text())
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil { // the test has not stopped it itself
+			r.cmd.Process.Signal(os.Interrupt)
+			r.cmd.Wait()
+		}
+	})
+	r.stdout = bufio.NewScanner(stdout)
+	if !r.stdout.Scan() || r.stdout.Text() != fmt.Sprintf("listening on http://127.0.0.1:%d", r.port) {
+		t.Fatalf("first line %q", r.stdout.Text())
 	}
+	return r
+}
+
+func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
+	r := startLocal(t, "dev")
+	apictl, state, port, issuerPort, cmd, lines := r.apictl, r.state, r.port, r.issuerPort, r.cmd, r.stdout
 	var printed strings.Builder
 	for lines.Scan() && !strings.Contains(lines.Text(), "/user") {
 		printed.WriteString(lines.Text() + "\n")
@@ -85,7 +104,10 @@ func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
 	if !strings.Contains(printed.String(), fmt.Sprintf("curl -i http://127.0.0.1:%d/public", port)) {
 		t.Errorf("no curl line for the public route:\n%s", printed.String())
 	}
-	go io.Copy(io.Discard, stdout)
+	go func() {
+		for lines.Scan() {
+		}
+	}()
 
 	out, err := exec.Command(apictl, "token", "--state-dir", state, "--issuer-port", fmt.Sprint(issuerPort),
 		"--aud", "https://dev.api.example.com", "--scope", "read:user", "--sub", "cli-user").Output()
@@ -131,23 +153,12 @@ func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
 // well-known function publishes the dev issuer's key, read from the KMS
 // stand-in that plays the stage's key, and the dev issuer's tokens pass.
 func TestLocalServesAStageThatIsItsOwnIssuerWithTheDevIssuer(t *testing.T) {
-	apictl := buildApictl(t)
-	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
-	port, issuerPort := freePort(t), freePort(t)
-	cmd := exec.Command(apictl, "local", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", state,
-		"--dev-issuer", "--issuer-port", fmt.Sprint(issuerPort), "--port", fmt.Sprint(port))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Signal(os.Interrupt)
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != fmt.Sprintf("listening on http://127.0.0.1:%d", port) {
-		t.Fatalf("first line %q", lines.Text())
-	}
-	go io.Copy(io.Discard, stdout)
+	r := startLocal(t, "ci")
+	go func() {
+		for r.stdout.Scan() {
+		}
+	}()
+	port, state := r.port, r.state
 
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/.well-known/jwks.json", port))
 	if err != nil {
@@ -164,8 +175,8 @@ func TestLocalServesAStageThatIsItsOwnIssuerWithTheDevIssuer(t *testing.T) {
 		t.Errorf("GET /.well-known/jwks.json: %d, keys %+v; want the dev issuer's kid %s", resp.StatusCode, set.Keys, want)
 	}
 
-	out, err := exec.Command(apictl, "token", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", state,
-		"--issuer-port", fmt.Sprint(issuerPort), "--scope", "read:user").Output()
+	out, err := exec.Command(r.apictl, "token", "--stage", "ci", "--cdk-out", r.cdkOut, "--state-dir", state,
+		"--issuer-port", fmt.Sprint(r.issuerPort), "--scope", "read:user").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
