@@ -121,7 +121,7 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"domain zone without name", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "Z123"}), `stage "dev": domain.hostedZoneName: goes with domain.hostedZoneId`},
 		{"domain zone bad", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "123", "hostedZoneName": "acme.test"}), `stage "dev": domain.hostedZoneId: "123" is not a Route 53 hosted zone ID`},
 		{"domain outside zone", set(validStage(), "domain", map[string]any{"name": "api.other.test", "hostedZoneId": "Z123", "hostedZoneName": "acme.test"}), `stage "dev": domain.name: "api.other.test" is not in the zone "acme.test"`},
-		{"both issuers", set(validStage(), "selfHostedIssuer", map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::123456789012:role/ci"}}), `stage "dev": auth0: set together with selfHostedIssuer: a stage has one token issuer`},
+		{"both issuers", set(validStage(), "selfHostedIssuer", map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::210987654321:role/ci"}}), `stage "dev": auth0: set together with selfHostedIssuer: a stage has one token issuer`},
 		{"self-hosted lifetime too long", selfHosted(map[string]any{"tokenLifetimeMinutes": 1441.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 1441 is out of range: expected 1 to 1440 minutes (24 hours)`},
 		{"self-hosted lifetime zero", selfHosted(map[string]any{"tokenLifetimeMinutes": 0.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 0 is out of range`},
 		{"self-hosted generation zero", selfHosted(map[string]any{"keyGeneration": 0.0}), `stage "dev": selfHostedIssuer.keyGeneration: 0 is out of range`},
@@ -151,7 +151,7 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 func selfHosted(change map[string]any) map[string]any {
 	stage := validStage()
 	delete(stage, "auth0")
-	issuer := map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::123456789012:role/ci"}}
+	issuer := map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::210987654321:role/ci"}}
 	for field, value := range change {
 		issuer[field] = value
 	}
@@ -235,10 +235,10 @@ func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
 		t.Fatalf("exit status %d:\n%s", exit, output)
 	}
 	for name := range shipped(t) {
-		if shippedStage(t, name).Issuer == "" {
-			continue // its own issuer: no Auth0 settings to warn about
-		}
 		want := fmt.Sprintf("warning: stage %q still has the shipped example Auth0 settings", name)
+		if shippedStage(t, name).Issuer == "" { // its own issuer: its signers are the example
+			want = fmt.Sprintf("warning: stage %q still has the shipped example signer", name)
+		}
 		if n := strings.Count(output, want); n != 1 {
 			t.Errorf("stage %s: %d placeholder warnings on stderr, want 1:\n%s", name, n, output)
 		}

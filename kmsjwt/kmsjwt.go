@@ -44,6 +44,11 @@ func KeyID(keyARN string) string { return keyARN[strings.LastIndex(keyARN, "/")+
 // them, Auth0-style permissions: iss, aud, sub, scope, permissions, iat, exp
 // and a random jti.
 func (s *Signer) Mint(ctx context.Context, subject string, scopes, permissions []string) (string, error) {
+	// The key set names each key by its key ID; an alias would give a kid
+	// that no published key has, and every token would be refused.
+	if !strings.Contains(s.KeyARN, ":key/") {
+		return "", fmt.Errorf("KeyARN %q: expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (the stack output IssuerKeyArn), not an alias or a bare key ID", s.KeyARN)
+	}
 	now := time.Now()
 	if s.Now != nil {
 		now = s.Now()

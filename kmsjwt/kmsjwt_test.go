@@ -73,6 +73,16 @@ func TestASignDenialSaysWhatIsMissing(t *testing.T) {
 	}
 }
 
+// An alias would sign tokens under a kid that no published key has.
+func TestMintRefusesAnAlias(t *testing.T) {
+	for _, keyARN := range []string{"arn:aws:kms:us-east-1:111122223333:alias/ci-issuer", "alias/ci-issuer", "1234abcd-12ab-34cd-56ef-1234567890ab"} {
+		signer := &kmsjwt.Signer{KMS: fixedSignature{}, KeyARN: keyARN, Issuer: "https://x/", Audience: "a", Lifetime: time.Minute}
+		if _, err := signer.Mint(context.Background(), "s", nil, nil); err == nil || !strings.Contains(err.Error(), "expected a KMS key ARN") {
+			t.Errorf("%s: %v", keyARN, err)
+		}
+	}
+}
+
 // fixedSignature answers Sign at once, so that a benchmark measures the
 // minting around the KMS call.
 type fixedSignature struct{}

@@ -351,6 +351,13 @@ func parseStage(name string, raw any) (Stage, []string) {
 	if !selfHosted && isPlaceholder(c.Auth0) {
 		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example Auth0 settings (issuer %s): set auth0.domain and auth0.audience to your tenant before you deploy", name, stage.Issuer))
 	}
+	for _, signer := range c.SelfHostedIssuer.Signers {
+		// 123456789012 is the account of AWS's documentation examples; KMS
+		// refuses a key policy that names a principal that does not exist.
+		if strings.Contains(signer, ":123456789012:") {
+			stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example signer %s: set selfHostedIssuer.signers to the roles that mint its tokens before you deploy", name, signer))
+		}
+	}
 	if c.Account != "" && !accountPattern.MatchString(c.Account) {
 		fail("account", "%q is not an AWS account ID: expected 12 digits, or leave it out for an environment-agnostic stack", c.Account)
 	}

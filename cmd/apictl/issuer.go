@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -62,6 +63,16 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *withKMS {
+		var conflicting []string
+		flags.Visit(func(f *flag.Flag) {
+			if f.Name == "aud" || f.Name == "ttl" || f.Name == "issuer-port" {
+				conflicting = append(conflicting, "--"+f.Name)
+			}
+		})
+		if len(conflicting) > 0 {
+			fmt.Fprintf(stderr, "apictl token: --kms takes the audience and the lifetime from the stage's outputs; drop %s\n", strings.Join(conflicting, ", "))
+			return 2
+		}
 		tok, err := mintWithKMS(p, *stage, *outputs, *sub, strings.Fields(*scope), strings.Fields(*permissions), stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "apictl token:", err)

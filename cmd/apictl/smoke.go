@@ -54,6 +54,10 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	if flags.Parse(args) != nil {
 		return 2
 	}
+	if *timeout <= 0 {
+		fmt.Fprintln(stderr, "apictl smoke: --timeout must be positive, such as 5s: every network call has a time limit")
+		return 2
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "apictl smoke:", err)
 		return 1
@@ -88,6 +92,9 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	} else {
+		if *tokenURL == "" && *fullToken == "" && api.Issuer == "" {
+			return fail(fmt.Errorf("stage %s is its own token issuer: smoke mints its tokens through KMS with the outputs file's IssuerKeyArn (unset AUTH0_CLIENT_ID, and give --outputs), or pass --token and --limited-token", *stage))
+		}
 		if *tokenURL == "" {
 			*tokenURL = api.Issuer + "oauth/token"
 		}

@@ -162,6 +162,8 @@ func TestSmokeErrorsAreClear(t *testing.T) {
 		{"no entry for the stage", nil, []string{"--outputs", outputs, "--token-url", tokenURL}, "has no ApiUrl for stack Dev-Api (stage dev)"},
 		{"no credentials", map[string]string{"AUTH0_CLIENT_ID": "", "AUTH0_CLIENT_SECRET": ""}, []string{"--url", apiURL, "--token-url", tokenURL},
 			"no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"},
+		{"own issuer, Auth0 credentials set", map[string]string{"AUTH0_CLIENT_ID": "from-another-stage"}, []string{"--stage", "ci", "--url", apiURL},
+			"stage ci is its own token issuer: smoke mints its tokens through KMS"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,6 +175,14 @@ func TestSmokeErrorsAreClear(t *testing.T) {
 				t.Errorf("exit %d, want 1 and %q\nstdout: %s\nstderr: %s", code, c.wants, out, errOut)
 			}
 		})
+	}
+}
+
+// --timeout 0 would mean no limit to the HTTP client, and an expired one to KMS.
+func TestSmokeRefusesANonPositiveTimeout(t *testing.T) {
+	code, _, errOut := smoke(t, "--timeout", "0")
+	if code != 2 || !strings.Contains(errOut, "--timeout must be positive") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
 
@@ -278,6 +288,12 @@ func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
 	code := run([]string{"smoke", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs, "--timeout", "5s"}, &out, &errOut)
 	if code != 0 || !strings.Contains(out.String(), "smoke ci: 18 checks, 18 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+
+	var refused strings.Builder
+	if code := run([]string{"token", "--kms", "--stage", "ci", "--ttl", "24h", "--cdk-out", cdkOut, "--outputs", outputs}, &out, &refused); code != 2 ||
+		!strings.Contains(refused.String(), "--kms takes the audience and the lifetime from the stage's outputs; drop --ttl") {
+		t.Errorf("apictl token --kms --ttl: exit %d, %s", code, refused.String())
 	}
 
 	stand.Deny("Sign")

@@ -63,7 +63,8 @@ func (h *Handler) Serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		jwks, err := h.keySet(ctx)
 		if err != nil {
 			// The detail is for the log; the caller learns only that it failed.
-			fmt.Printf(`{"level":"ERROR","msg":"reading the public keys from KMS","error":%q}`+"\n", err.Error())
+			line, _ := json.Marshal(map[string]string{"level": "ERROR", "msg": "reading the public keys from KMS", "error": err.Error()})
+			fmt.Println(string(line))
 			return answer(http.StatusServiceUnavailable, []byte(`{"message":"the key set cannot be read now"}`)), nil
 		}
 		return answer(http.StatusOK, jwks), nil
@@ -85,9 +86,12 @@ func (h *Handler) keySet(ctx context.Context) ([]byte, error) {
 			return nil, fmt.Errorf("kms:GetPublicKey on %s: %w", arn, err)
 		}
 		parsed, err := x509.ParsePKIXPublicKey(out.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the public key does not parse: %w", arn, err)
+		}
 		public, ok := parsed.(*rsa.PublicKey)
-		if err != nil || !ok {
-			return nil, fmt.Errorf("%s: not an RSA public key", arn)
+		if !ok {
+			return nil, fmt.Errorf("%s: a %T, not an RSA public key", arn, parsed)
 		}
 		keys = append(keys, map[string]string{
 			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kmsjwt.KeyID(arn),
