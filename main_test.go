@@ -667,3 +667,62 @@ func TestCustomDomain(t *testing.T) {
 		t.Error("no shipped stage has a custom domain: prod ships an example, so that the snapshots cover it")
 	}
 }
+
+// A stage that is its own issuer publishes the previous, the current and the
+// next key generation; only the current one may sign, and it is the one the
+// outputs name, so that a rotation makes sign a key that was already published.
+func TestSelfHostedIssuerPublishesTheNextKeyAheadOfSigning(t *testing.T) {
+	context := cdkJSONContext(t)
+	context["stages.ci.selfHostedIssuer.keyGeneration"] = "2"
+	apps, err := synth(context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var template struct {
+		Resources map[string]struct {
+			Type       string
+			Properties map[string]any
+		}
+		Outputs map[string]struct{ Value any }
+	}
+	if err := json.Unmarshal(templateJSON(t, apps["ci"]), &template); err != nil {
+		t.Fatal(err)
+	}
+	generation := map[string]string{} // logical ID -> "generation N"
+	var signers []string
+	for id, r := range template.Resources {
+		description, _ := r.Properties["Description"].(string)
+		if r.Type != "AWS::KMS::Key" || !strings.Contains(description, "key generation") {
+			continue
+		}
+		generation[id] = description[strings.LastIndex(description, "key generation"):]
+		policy, _ := json.Marshal(r.Properties["KeyPolicy"])
+		if strings.Contains(string(policy), `"kms:Sign"`) {
+			signers = append(signers, generation[id])
+		}
+	}
+	if got := slices.Sorted(maps.Values(generation)); fmt.Sprint(got) != "[key generation 1 key generation 2 key generation 3]" {
+		t.Errorf("issuer keys %v, want generations 1, 2 and 3", got)
+	}
+	if fmt.Sprint(signers) != "[key generation 2]" {
+		t.Errorf("keys whose policy allows kms:Sign: %v, want only generation 2", signers)
+	}
+	signing, _ := json.Marshal(template.Outputs["IssuerKeyArn"].Value)
+	published := ""
+	for _, r := range template.Resources {
+		if variables, ok := r.Properties["Environment"].(map[string]any); ok {
+			if arns, ok := variables["Variables"].(map[string]any)["KEY_ARNS"]; ok {
+				raw, _ := json.Marshal(arns)
+				published = string(raw)
+			}
+		}
+	}
+	for id, g := range generation {
+		if !strings.Contains(published, id) {
+			t.Errorf("%s (%s) is not published in KEY_ARNS: %s", id, g, published)
+		}
+		if strings.Contains(string(signing), id) != (g == "key generation 2") {
+			t.Errorf("IssuerKeyArn is %s; want generation 2's key", signing)
+		}
+	}
+}

@@ -130,8 +130,9 @@ type SelfHostedIssuerConfig struct {
 	Audience string `json:"audience"`
 	// TokenLifetimeMinutes: how long minted tokens last (default 15, at most 1440).
 	TokenLifetimeMinutes *int `json:"tokenLifetimeMinutes,omitempty"`
-	// KeyGeneration: raising it creates a new signing key; the previous one
-	// stays published, so tokens it signed stay valid (default 1).
+	// KeyGeneration: raising it makes the next key, published a deploy
+	// ahead, sign; the previous one stays published, so tokens it signed stay
+	// valid (default 1).
 	KeyGeneration *int `json:"keyGeneration,omitempty"`
 	// Signers are the IAM principals (ARNs) the key policy allows kms:Sign.
 	Signers []string `json:"signers"`

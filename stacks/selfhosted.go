@@ -38,15 +38,19 @@ func functionPackage(name string) string {
 }
 
 // newSelfHostedIssuer declares the signing keys of a stage that is its own
-// issuer: one RSA_2048 SIGN_VERIFY KMS key per key generation, the current
-// and the previous one, both published. Only the principals the stage names
-// may sign, with the newest key; the well-known function may read their
-// public halves. A managed policy lets callers sign.
+// issuer: one RSA_2048 SIGN_VERIFY KMS key per key generation, all published:
+// the previous one, so that its tokens stay valid until they expire; the
+// current one, which signs; and the next one, so that API Gateway, which may
+// keep a key set for two hours, already holds it when a rotation makes it
+// sign. Only the principals the stage names may sign, with the current key;
+// the well-known function may read the public halves. A managed policy lets
+// callers sign.
 func newSelfHostedIssuer(stack awscdk.Stack, stage Stage, issuer string, wellKnown awslambda.Function) {
 	config := stage.Config.SelfHostedIssuer
 	generation := Threshold(config.KeyGeneration, 1)
 	var keys []awskms.Key
-	for g := max(1, generation-1); g <= generation; g++ {
+	var signing awskms.Key
+	for g := max(1, generation-1); g <= generation+1; g++ {
 		signers := make([]awsiam.IPrincipal, len(config.Signers))
 		for i, arn := range config.Signers {
 			signers[i] = awsiam.NewArnPrincipal(jsii.String(arn))
@@ -94,12 +98,14 @@ func newSelfHostedIssuer(stack awscdk.Stack, stage Stage, issuer string, wellKno
 		})
 		cdknag.NagSuppressions_AddResourceSuppressions(key, &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-KMS5"),
-			Reason: jsii.String("KMS cannot rotate an asymmetric key; this stage rotates by selfHostedIssuer.keyGeneration, which makes a new key and keeps the previous one published until tokens it signed have expired."),
+			Reason: jsii.String("KMS cannot rotate an asymmetric key; this stage rotates by selfHostedIssuer.keyGeneration, which signs with the key published one deploy ahead and keeps the previous one published until tokens it signed have expired."),
 		}}, nil)
 		key.Grant(wellKnown, jsii.String("kms:GetPublicKey"))
 		keys = append(keys, key)
+		if g == generation {
+			signing = key
+		}
 	}
-	newest := keys[len(keys)-1]
 
 	arns := make([]string, len(keys))
 	for i, key := range keys {
@@ -110,10 +116,10 @@ func newSelfHostedIssuer(stack awscdk.Stack, stage Stage, issuer string, wellKno
 	wellKnown.AddEnvironment(jsii.String(apitemplate.AuthorizerIssuerVariable), jsii.String(issuer), nil)
 
 	signerPolicy := awsiam.NewManagedPolicy(stack, jsii.String("SignerPolicy"), &awsiam.ManagedPolicyProps{
-		Description: jsii.String("May sign tokens for stage " + stage.Name + ": kms:Sign with its newest issuer key"),
+		Description: jsii.String("May sign tokens for stage " + stage.Name + ": kms:Sign with its current issuer key"),
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings("kms:Sign"),
-			Resources:  &[]*string{newest.KeyArn()},
+			Resources:  &[]*string{signing.KeyArn()},
 			Conditions: &map[string]any{"StringEquals": map[string]any{"kms:SigningAlgorithm": "RSASSA_PKCS1_V1_5_SHA_256"}},
 		})},
 	})
@@ -121,7 +127,7 @@ func newSelfHostedIssuer(stack awscdk.Stack, stage Stage, issuer string, wellKno
 		Value: signerPolicy.ManagedPolicyArn(), Description: jsii.String("May sign tokens for stage " + stage.Name + ": attach it to the principals of selfHostedIssuer.signers"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("IssuerKeyArn"), &awscdk.CfnOutputProps{
-		Value: newest.KeyArn(), Description: jsii.String("The KMS key that signs the stage's tokens now"),
+		Value: signing.KeyArn(), Description: jsii.String("The KMS key that signs the stage's tokens now"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TokenLifetimeSeconds"), &awscdk.CfnOutputProps{
 		Value:       jsii.String(fmt.Sprint(60 * Threshold(config.TokenLifetimeMinutes, DefaultTokenLifetimeMinutes))),
