@@ -84,6 +84,9 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 			Value: jsii.String(page.URL() + "/"), Description: jsii.String("The page that signs in with Auth0 and calls the API"),
 		})
+		awscdk.NewCfnOutput(stack, jsii.String("WebClientId"), &awscdk.CfnOutputProps{
+			Value: jsii.String(props.Stage.Config.Web.Auth0ClientID), Description: jsii.String("The Auth0 single-page application the page signs in with"),
+		})
 	}
 	return stack
 }

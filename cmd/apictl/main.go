@@ -20,6 +20,7 @@ var commands = map[string]command{
 	"issuer": {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
 	"token":  {"print an RS256 access token from the dev issuer", runToken},
 	"smoke":  {"check a deployed stage against its access matrix with real Auth0 tokens", runSmoke},
+	"auth0":  {"plan|apply: keep a stage's Auth0 tenant (API, scopes, page and smoke applications) in step with its routes", runAuth0},
 	"policy": {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
 }
 

@@ -36,6 +36,9 @@ type API struct {
 	Cors *Cors
 	// Functions are keyed by their CloudFormation logical ID.
 	Functions map[string]Function
+	// Outputs are the stack's outputs, by name; one resolved only at deploy,
+	// such as the page's address, reads as "".
+	Outputs map[string]string
 }
 
 // Cors is an HTTP API's CorsConfiguration.
@@ -199,11 +202,17 @@ type resource struct {
 func Parse(template []byte) (*API, error) {
 	var doc struct {
 		Resources map[string]resource `json:"Resources"`
+		Outputs   map[string]struct {
+			Value literalString
+		} `json:"Outputs"`
 	}
 	if err := json.Unmarshal(template, &doc); err != nil {
 		return nil, fmt.Errorf("not a CloudFormation template: %w", err)
 	}
-	api := &API{Functions: map[string]Function{}, LambdaAuthorizers: map[string]LambdaAuthorizer{}}
+	api := &API{Functions: map[string]Function{}, LambdaAuthorizers: map[string]LambdaAuthorizer{}, Outputs: map[string]string{}}
+	for name, output := range doc.Outputs {
+		api.Outputs[name] = string(output.Value)
+	}
 	integrations := map[string]string{} // integration logical ID -> function logical ID
 	var authorizers int
 	for id, r := range doc.Resources {

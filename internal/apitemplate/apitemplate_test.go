@@ -52,6 +52,10 @@ func TestParseReadsAuthorizerRoutesAndFunctions(t *testing.T) {
 	if api.Cors == nil || len(api.Cors.AllowOrigins) == 0 {
 		t.Errorf("CORS: %+v", api.Cors)
 	}
+	// The page's address is known only once deployed; the client ID is written out.
+	if webURL, listed := api.Outputs["WebUrl"]; !listed || webURL != "" || api.Outputs["WebClientId"] == "" || api.Outputs["Issuer"] != api.Issuer {
+		t.Errorf("outputs %v", api.Outputs)
+	}
 }
 
 func TestAccessMatrixMatchesTheGoldenFile(t *testing.T) {
