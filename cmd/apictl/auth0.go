@@ -126,7 +126,7 @@ func runAuth0(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "set stages.%s.web.auth0ClientId to %s in cdk.json: it is the page's new application\n", *stage, page.ClientID)
 	}
 	for _, change := range changes {
-		if strings.HasPrefix(change.Summary, "!") {
+		if change.Manual() {
 			fmt.Fprintln(stdout, "to do by hand: "+strings.TrimPrefix(change.Summary, "! "))
 		}
 	}

@@ -22,6 +22,9 @@ type Change struct {
 	apply func(ctx context.Context, s *session) error
 }
 
+// Manual tells whether the change is for you to make: apply cannot.
+func (c Change) Manual() bool { return c.apply == nil }
+
 // session carries what one apply learns as it goes: the credentials of the
 // applications it creates, whose grants need their IDs.
 type session struct {
@@ -273,7 +276,7 @@ func planGrant(ctx context.Context, m *management.Management, audience string, s
 func Apply(ctx context.Context, m *management.Management, changes []Change, prune bool, log io.Writer) (map[string]Credentials, error) {
 	s := &session{m: m, created: map[string]Credentials{}}
 	for _, change := range changes {
-		if change.apply == nil || (change.Prune && !prune) {
+		if change.Manual() || (change.Prune && !prune) {
 			continue
 		}
 		if err := change.apply(ctx, s); err != nil {

@@ -42,7 +42,7 @@ type attackTarget struct {
 }
 
 // devTarget is the suite's dev stage, with the dev issuer.
-func devTarget(t *testing.T) attackTarget {
+func devTarget(t testing.TB) attackTarget {
 	return attackTarget{url: suite.local.URL, issuer: suite.issuer.URL, kid: suite.issuer.KeyID(), audience: suite.api.Audience[0],
 		key: suite.key, echo: suite.functions[functionID(t, "./functions/claimsecho")]}
 }
@@ -75,7 +75,7 @@ func (a attackTarget) validClaimsJSON() string {
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // signWith signs claims with any method and key, under the issuer's kid unless the header says otherwise.
-func (a attackTarget) signWith(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
+func (a attackTarget) signWith(t testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
 	t.Helper()
 	withKid := map[string]any{"kid": a.kid}
 	for name, value := range header {
@@ -90,7 +90,7 @@ func (a attackTarget) baseClaims() jwt.MapClaims {
 }
 
 // signed signs valid claims, changed by change, with the issuer's key.
-func (a attackTarget) signed(t *testing.T, change func(jwt.MapClaims)) string {
+func (a attackTarget) signed(t testing.TB, change func(jwt.MapClaims)) string {
 	t.Helper()
 	claims := a.baseClaims()
 	change(claims)
@@ -98,7 +98,7 @@ func (a attackTarget) signed(t *testing.T, change func(jwt.MapClaims)) string {
 }
 
 // scoped is a valid token with these scopes and no permissions.
-func (a attackTarget) scoped(t *testing.T, scopes ...string) string {
+func (a attackTarget) scoped(t testing.TB, scopes ...string) string {
 	t.Helper()
 	return a.signed(t, func(c jwt.MapClaims) { c["scope"] = strings.Join(scopes, " "); delete(c, "permissions") })
 }

@@ -125,16 +125,7 @@ func token(t testing.TB, scopes ...string) string {
 // signed signs claims with the suite's issuer key, starting from a valid access token's claims.
 func signed(t testing.TB, change func(jwt.MapClaims)) string {
 	t.Helper()
-	claims := jwt.MapClaims{
-		"iss": suite.issuer.URL, "sub": "e2e-user", "aud": suite.api.Audience[0],
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "scope": "read:user", "permissions": []string{"read:admin"},
-	}
-	change(claims)
-	tok, err := suite.issuer.Sign(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return devTarget(t).signed(t, change)
 }
 
 // handlerFor serves api with the suite's functions and a verifier of
