@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: help synth test update-snapshots vet policy synth-refuses-bad-config web dev screenshot local smoke bench check clean
+.PHONY: help synth test update-snapshots vet policy lint-workflows synth-refuses-bad-config web dev screenshot local smoke bench check clean
 .DEFAULT_GOAL := help
 
 STAGE ?= dev
@@ -39,6 +39,11 @@ policy: $(NODE_MODULES)
 	cfn-lint
 	go run ./cmd/apictl policy
 
+## lint-workflows: actionlint (go.mod's tool) over .github/workflows, with shellcheck over their run scripts
+lint-workflows:
+	@command -v shellcheck >/dev/null || { echo "shellcheck is missing, and actionlint checks the workflows' scripts with it: sudo apt-get install -y shellcheck (.ci/run does)"; exit 1; }
+	go tool actionlint
+
 ## synth-refuses-bad-config: a bad -c override stops the real `cdk synth` with the stage, the field and the fix
 synth-refuses-bad-config: $(NODE_MODULES)
 	scripts/synth-refuses-bad-config.sh
@@ -68,8 +73,8 @@ smoke: $(NODE_MODULES)
 bench: $(NODE_MODULES)
 	scripts/bench.sh
 
-## check: everything CI runs: vet, test, synth, synth-refuses-bad-config, policy
-check: vet test synth synth-refuses-bad-config policy
+## check: everything CI runs: vet, lint-workflows, test, synth, synth-refuses-bad-config, policy
+check: vet lint-workflows test synth synth-refuses-bad-config policy
 
 ## clean: remove cdk.out
 clean:

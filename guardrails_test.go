@@ -337,7 +337,7 @@ func TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			apps, err := synth(cdkJSONContext(t))
+			apps, _, err := synth(cdkJSONContext(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -376,7 +376,7 @@ func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
 }
 
 func TestCdkNagRunsOnEveryStage(t *testing.T) {
-	apps, err := synth(cdkJSONContext(t))
+	apps, _, err := synth(cdkJSONContext(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -26,7 +27,7 @@ func main() {
 func run(stderr io.Writer) int {
 	defer closeJSII()
 	app := awscdk.NewApp(nil)
-	stages, err := loadStages(app)
+	stages, deploy, err := loadApp(app)
 	if err == nil {
 		for _, stage := range stages {
 			for _, warning := range stage.Warnings {
@@ -34,6 +35,12 @@ func run(stderr io.Writer) int {
 			}
 		}
 		addStages(app, stages)
+		if deploy != nil {
+			for _, warning := range deploy.Warnings {
+				fmt.Fprintln(stderr, "warning:", warning)
+			}
+			addGitHubDeploy(app, *deploy)
+		}
 		err = synthesize(app)
 	}
 	if err != nil {
@@ -70,14 +77,19 @@ func synthesize(app awscdk.App) (err error) {
 	return nil
 }
 
-// loadStages reads and validates the stages of the app's context and the route table.
-func loadStages(app awscdk.App) ([]stacks.Stage, error) {
+// loadApp reads and validates the stages of the app's context, the route
+// table and the GitHubDeploy stack's settings, which are nil when cdk.json has none.
+func loadApp(app awscdk.App) ([]stacks.Stage, *stacks.GitHubDeploy, error) {
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)
 	stages, err := stacks.LoadStages(context)
 	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
 		err = errors.Join(err, fmt.Errorf("invalid route table in stacks/routes.go:\n  - %s", strings.Join(problems, "\n  - ")))
 	}
-	return stages, err
+	if err != nil {
+		return nil, nil, err
+	}
+	deploy, err := stacks.LoadGitHubDeploy(context, stages)
+	return stages, deploy, err
 }
 
 // addStages adds every stage to the app and returns their API stacks, keyed by
@@ -93,11 +105,7 @@ func addStages(app awscdk.App, stages []stacks.Stage) map[string]awscdk.Stack {
 		cdkStage := awscdk.NewStage(app, jsii.String(stage.ID), &awscdk.StageProps{
 			Env: environment(stage.Config),
 		})
-		// Policy as code on every synth: a finding fails `cdk synth` as an error
-		// annotation, and each accepted exception is suppressed next to its
-		// resource. Aspects on the App would not reach into a Stage.
-		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-		awscdk.Aspects_Of(cdkStage).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+		addPolicyChecks(cdkStage)
 		apis[stage.Name] = stacks.NewAPIStack(cdkStage, "Api", &stacks.APIStackProps{
 			StackProps: awscdk.StackProps{
 				Description: jsii.String("Auth0-protected HTTP API (stage " + stage.Name + ")"),
@@ -109,6 +117,25 @@ func addStages(app awscdk.App, stages []stacks.Stage) map[string]awscdk.Stack {
 		})
 	}
 	return apis
+}
+
+// addPolicyChecks runs policy as code on every synth: a finding fails `cdk
+// synth` as an error annotation, and each accepted exception is suppressed
+// next to its resource. Aspects on the App would not reach into a Stage, so
+// each stage and each stack outside one gets them.
+func addPolicyChecks(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(scope).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// addGitHubDeploy adds the stack that lets the GitHub Actions workflows deploy
+// the stages: `npx cdk deploy GitHubDeploy`, once per account.
+func addGitHubDeploy(app awscdk.App, deploy stacks.GitHubDeploy) awscdk.Stack {
+	stack := stacks.NewGitHubDeployStack(app, deploy, &awscdk.StackProps{
+		Description: jsii.String("GitHub Actions OIDC deploy role of " + deploy.Config.Repository),
+	})
+	addPolicyChecks(stack)
+	return stack
 }
 
 // environment pins the stage to an account and region when cdk.json names them;

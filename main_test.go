@@ -57,8 +57,9 @@ func cdkJSONContext(t *testing.T) map[string]any {
 }
 
 // synth builds the app from a context as the CLI would pass it, without bundling
-// the functions: the unit tests check the templates, not the binaries.
-func synth(context map[string]any) (map[string]awscdk.Stack, error) {
+// the functions: the unit tests check the templates, not the binaries. It
+// returns the API stacks by stage name, and the GitHubDeploy stack, if any.
+func synth(context map[string]any) (map[string]awscdk.Stack, awscdk.Stack, error) {
 	ctx := map[string]any{}
 	for key, value := range context {
 		// jsii wraps nested Go maps; pass objects as JSON text, as `cdk -c` does.
@@ -70,11 +71,15 @@ func synth(context map[string]any) (map[string]awscdk.Stack, error) {
 	}
 	ctx["aws:cdk:bundling-stacks"] = []any{}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
-	stages, err := loadStages(app)
+	stages, deploy, err := loadApp(app)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return addStages(app, stages), nil
+	apis := addStages(app, stages)
+	if deploy == nil {
+		return apis, nil, nil
+	}
+	return apis, addGitHubDeploy(app, *deploy), nil
 }
 
 // runApp runs the app as the CDK CLI does, with the context in
@@ -98,6 +103,7 @@ func runApp(t *testing.T, context map[string]any, outdir string) (string, int) {
 var (
 	shippedOnce   sync.Once
 	shippedStacks map[string]awscdk.Stack
+	shippedDeploy awscdk.Stack
 	shippedErr    error
 )
 
@@ -105,7 +111,7 @@ var (
 func shipped(t *testing.T) map[string]awscdk.Stack {
 	t.Helper()
 	context := cdkJSONContext(t)
-	shippedOnce.Do(func() { shippedStacks, shippedErr = synth(context) })
+	shippedOnce.Do(func() { shippedStacks, shippedDeploy, shippedErr = synth(context) })
 	if shippedErr != nil {
 		t.Fatalf("the shipped cdk.json does not synthesize: %v", shippedErr)
 	}
@@ -486,7 +492,7 @@ func TestContextOverridesAStageField(t *testing.T) {
 	context := cdkJSONContext(t)
 	context["stages.dev.auth0.domain"] = "acme-dev.eu.auth0.com"
 	context["stages.dev.auth0.audience"] = `["https://api.acme.test","https://other.acme.test"]`
-	apps, err := synth(context)
+	apps, _, err := synth(context)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,7 +680,7 @@ func TestCustomDomain(t *testing.T) {
 func TestSelfHostedIssuerPublishesTheNextKeyAheadOfSigning(t *testing.T) {
 	context := cdkJSONContext(t)
 	context["stages.ci.selfHostedIssuer.keyGeneration"] = "2"
-	apps, err := synth(context)
+	apps, _, err := synth(context)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ fi
 for want in 'stage "dev": auth0.domain: missing' 'stage "dev": function.timeoutSeconds: 45 is out of range'; do
   grep -qF "$want" <<<"$output" || { echo "$output"; echo "missing message: $want"; exit 1; }
 done
-if compgen -G "$out/*/*.template.json" >/dev/null; then
+if compgen -G "$out/*/*.template.json" >/dev/null || compgen -G "$out/*.template.json" >/dev/null; then
   echo "templates were written for a bad configuration"; exit 1
 fi
 echo "synth refused the bad configuration with the stage, the field and the fix"

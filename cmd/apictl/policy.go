@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,8 +95,9 @@ func countUnwaived(findings []finding) int {
 	return n
 }
 
-// checkPolicy runs cfn-guard over each stage's template and applies the
-// waivers. A stage without a template is an error: synth must cover them all.
+// checkPolicy runs cfn-guard over each stage's template, and each stack's
+// outside a stage, and applies the waivers. A stage without a template is an
+// error: synth must cover them all.
 func checkPolicy(cdkOut string, stages []string, waiversPath, guardPackage string) ([]finding, []*waiver, error) {
 	waivers, err := loadWaivers(waiversPath)
 	if err != nil {
@@ -106,12 +108,23 @@ func checkPolicy(cdkOut string, stages []string, waiversPath, guardPackage strin
 		return nil, nil, err
 	}
 	rules := filepath.Join(guardPackage, "rules", "control-tower", "cfn-guard")
-	var findings []finding
+	templates := map[string]string{}
 	for _, stage := range stages {
 		template, err := apitemplate.TemplatePath(cdkOut, stage)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w (run `make synth` first)", err)
 		}
+		templates[stage] = template
+	}
+	// The stacks outside a stage, such as GitHubDeploy, are checked too,
+	// under their stack name.
+	outside, _ := filepath.Glob(filepath.Join(cdkOut, "*.template.json"))
+	for _, template := range outside {
+		templates[strings.TrimSuffix(filepath.Base(template), ".template.json")] = template
+	}
+	var findings []finding
+	for _, stage := range slices.Sorted(maps.Keys(templates)) {
+		template := templates[stage]
 		types, err := resourceTypes(template)
 		if err != nil {
 			return nil, nil, err

@@ -111,3 +111,37 @@ func TestHelpListsCommands(t *testing.T) {
 		t.Errorf("unknown command: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// A stack outside any stage, such as GitHubDeploy, is checked under its name
+// with the real cfn-guard, next to the stages.
+func TestPolicyChecksStacksOutsideAStage(t *testing.T) {
+	cdkOut := t.TempDir()
+	logGroup := `{"Resources":{"Logs":{"Type":"AWS::Logs::LogGroup","Properties":{}}}}`
+	for path, content := range map[string]string{
+		"assembly-Dev/DevApi.template.json": `{"Resources":{"Topic":{"Type":"AWS::SNS::Topic","Properties":{}}}}`,
+		"Outside.template.json":             logGroup,
+		"waivers.json":                      `{"waivers":[]}`,
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(cdkOut, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cdkOut, path), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guard := filepath.Join("..", "..", "node_modules", "@cdklabs", "cdk-validator-cfnguard")
+	if _, err := os.Stat(guard); err != nil {
+		t.Fatalf("cfn-guard's npm package is missing at %s: run `npm ci` (make does it)", guard)
+	}
+	findings, _, err := checkPolicy(cdkOut, []string{"dev"}, filepath.Join(cdkOut, "waivers.json"), guard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range findings {
+		found = found || (f.stage == "Outside" && f.rule == "cloudwatch_log_group_encrypted_check" && f.resource == "Logs")
+	}
+	if !found {
+		t.Errorf("an unencrypted log group in a stack outside a stage gave no finding: %+v", findings)
+	}
+}
