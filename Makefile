@@ -25,7 +25,7 @@ synth: $(NODE_MODULES)
 test: $(NODE_MODULES)
 	go test ./...
 
-## update-snapshots: rewrite testdata/ from the current code; review the diff before committing
+## update-snapshots: rewrite testdata/ and api/ (the OpenAPI documents) from the current code; review the diff before committing
 update-snapshots: $(NODE_MODULES)
 	go test . -run 'TestSnapshots' -update
 

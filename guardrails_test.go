@@ -256,7 +256,7 @@ func TestClientIDAudienceWarnsAtSynthNamingStageAndField(t *testing.T) {
 }
 
 func TestBadRouteTablesAreRefused(t *testing.T) {
-	ok := stacks.Route{Method: "GET", Path: "/ok", Function: "Greeting"}
+	ok := stacks.Route{Method: "GET", Path: "/ok", Function: "Greeting", Summary: "A route"}
 	with := func(change func(*stacks.Route)) []stacks.Route {
 		r := ok
 		change(&r)
@@ -285,6 +285,8 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 		}),
 			`route "GET /b": has both scopes [read:user] and permissions [read:admin]`},
 		{"permission with space", with(func(r *stacks.Route) { r.Path, r.Permissions = "/s", []string{"read admin"} }), `permission "read admin" must be non-empty printable ASCII without spaces`},
+		{"no summary", with(func(r *stacks.Route) { r.Path, r.Summary = "/s", "" }), `route "GET /s": summary "": say what the route does in one line`},
+		{"two-line summary", with(func(r *stacks.Route) { r.Path, r.Summary = "/s", "Reads\nthe user" }), `summary "Reads\nthe user": say what the route does in one line`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -297,7 +299,7 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
 		t.Errorf("the shipped route table has problems: %q", problems)
 	}
-	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true}}
+	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting", Summary: "Anything under an item"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true, Summary: "The root"}}
 	if problems := stacks.ValidateRoutes(good, stacks.Functions); len(problems) > 0 {
 		t.Errorf("valid routes refused: %q", problems)
 	}

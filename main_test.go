@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/openapi"
 	"github.com/auth0-http-api/cdk/stacks"
 )
 
@@ -181,7 +182,12 @@ func normalizeTemplate(t *testing.T, template []byte) string {
 // with -update. A mismatch prints a line diff.
 func compareGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	compareFile(t, filepath.Join("testdata", name), got)
+}
+
+// compareFile compares got with a committed file, or rewrites it with -update.
+func compareFile(t *testing.T, path, got string) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -262,6 +268,41 @@ func TestSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			compareGolden(t, name+".access-matrix.txt", api.AccessMatrix())
+			// The committed OpenAPI document is what `apictl openapi --stage <stage>` writes.
+			doc, err := openapi.New(api, openapi.TemplateOptions(api, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareFile(t, filepath.Join("api", "openapi."+name+".json"), string(doc.JSON()))
+		})
+	}
+}
+
+// The deployed page's openapi.json derives from the route table before the
+// template exists; it must say what `apictl openapi` reads from the template.
+func TestPageOpenAPIDocumentIsTheTemplates(t *testing.T) {
+	for name, stack := range shipped(t) {
+		stage := shippedStage(t, name)
+		if stage.Issuer == "" {
+			continue // a stage that is its own issuer has no page
+		}
+		t.Run(name, func(t *testing.T) {
+			fromTemplate, err := apitemplate.Parse(templateJSON(t, stack))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := openapi.TemplateOptions(fromTemplate, name)
+			want, err := openapi.New(fromTemplate, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := openapi.New(stacks.TemplateAPI(stage, stacks.Routes), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := lineDiff(strings.Split(string(want.JSON()), "\n"), strings.Split(string(got.JSON()), "\n")); string(want.JSON()) != string(got.JSON()) {
+				t.Errorf("the page's document differs from the template's (- template, + page):\n%s", diff)
+			}
 		})
 	}
 }

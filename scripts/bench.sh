@@ -106,6 +106,7 @@ go test -run '^$' -bench 'BenchmarkVerify$' -benchmem -count "$RUNS" ./internal/
 go test -run '^$' -bench 'BenchmarkAuthorize' -benchmem -count "$RUNS" ./functions/permissions | tee "$work/authorize.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkMint' -benchmem -count "$RUNS" ./kmsjwt | tee "$work/mint.txt" | grep Benchmark
 go test -run '^$' -bench 'BenchmarkKeySetWarm' -benchmem -count "$RUNS" ./functions/keyset | tee "$work/keyset.txt" | grep Benchmark
+go test -run '^$' -bench 'BenchmarkDocument' -benchmem -count "$RUNS" ./internal/openapi | tee "$work/openapi.txt" | grep Benchmark
 metric() { grep "^$1-" "$2" | awk -v unit="$3" '{for (i = 2; i < NF; i++) if ($(i+1) == unit) print $i}' | median; }
 budget "claims echo handler" "$(metric BenchmarkClaimsEcho "$work/echo.txt" ns/op)" "<=" 10000 ns/op
 for fn in $(grep -o '^BenchmarkFunctionInit/[a-z]*' "$work/init.txt" | sort -u); do
@@ -116,6 +117,7 @@ budget "permissions authorizer decision, key cached, repeated token" "$(metric B
 echo "permissions authorizer, first sight (RS256): $(metric BenchmarkAuthorizeFirstSight "$work/authorize.txt" ns/op) ns/op"
 budget "token minting, excluding the KMS call" "$(metric BenchmarkMint "$work/mint.txt" ns/op)" "<=" 50000 ns/op
 budget "well-known function, warm key set answer" "$(metric BenchmarkKeySetWarm "$work/keyset.txt" ns/op)" "<=" 10000 ns/op
+budget "OpenAPI document of the dev stage, from its template" "$(metric BenchmarkDocument "$work/openapi.txt" ns/op)" "<=" 50000000 ns/op
 api() { metric BenchmarkLocalAPI "$work/api.txt" "$1"; }
 echo "local API: public $(api public-req/s) req/s (p50 $(api public-p50-µs) µs, p99 $(api public-p99-µs) µs)," \
   "private $(api private-req/s) req/s (p50 $(api private-p50-µs) µs, p99 $(api private-p99-µs) µs)"

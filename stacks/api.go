@@ -72,15 +72,20 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 		domain = newDomain(stack, props.Stage.Config.Domain)
 	}
 	stage := newStage(stack, api, props.Stage.Config, logKey, domain)
-	apiURL := stage.Url()
+	// The OpenAPI server is the same URL without its trailing slash. With a
+	// custom domain, the execute-api endpoint is disabled and may not be read.
+	var apiURL, serverURL *string
 	if domain != nil {
-		apiURL = jsii.String("https://" + props.Stage.Config.Domain.Name + "/")
+		serverURL = jsii.String("https://" + props.Stage.Config.Domain.Name)
+		apiURL = jsii.String(*serverURL + "/")
+	} else {
+		apiURL, serverURL = stage.Url(), api.ApiEndpoint()
 	}
 	addOutputs(stack, apiURL, *issuer, props.Stage)
 	newMonitoring(stack, props.Stage, api, functions, logKey)
 	keepOrDestroy(stack, props.Stage.Config)
 	if page != nil {
-		page.deploy(stack, props.Stage, apiURL, props.Routes, logKey)
+		page.deploy(stack, props.Stage, apiURL, serverURL, props.Routes, logKey)
 		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 			Value: jsii.String(page.URL() + "/"), Description: jsii.String("The page that signs in with Auth0 and calls the API"),
 		})
@@ -260,6 +265,7 @@ func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[str
 			options.Authorizer = permissions
 		}
 		for _, added := range *api.AddRoutes(options) {
+			added.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String(apitemplate.SummaryMetadataKey), route.Summary)
 			if route.Public {
 				cdknag.NagSuppressions_AddResourceSuppressions(added.Node().DefaultChild(), &[]*cdknag.NagPackSuppression{{
 					Id:     jsii.String("AwsSolutions-APIG4"),

@@ -11,6 +11,9 @@ import (
 type Route struct {
 	Method string // GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY
 	Path   string // starts with "/", may hold {name} segments and a final {proxy+}
+	// Summary says in a few words what the route does: the OpenAPI
+	// document's summary of its operation.
+	Summary string
 	// Function names the Lambda function behind the route: a key of Functions.
 	Function string
 	// Public routes take no token at all. Every other route needs a valid JWT.
@@ -41,12 +44,16 @@ const AuthorizerPackage = "./functions/authorizer"
 // Routes is the route table: the only place routes are declared. The stack, the
 // tests and the access matrix are all derived from it.
 var Routes = []Route{
-	{Method: "GET", Path: "/public", Function: "Greeting", Public: true},
-	{Method: "GET", Path: "/private", Function: "ClaimsEcho"},
-	{Method: "GET", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"read:user"}},
-	{Method: "POST", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"write:user"}},
-	{Method: "GET", Path: "/admin", Function: "ClaimsEcho", Permissions: []string{"read:admin"}},
+	{Method: "GET", Path: "/public", Function: "Greeting", Public: true, Summary: "Greet anyone, without a token"},
+	{Method: "GET", Path: "/private", Function: "ClaimsEcho", Summary: "Echo the claims of any valid token"},
+	{Method: "GET", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"read:user"}, Summary: "Read the user: echo the token's claims"},
+	{Method: "POST", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"write:user"}, Summary: "Write the user: echo the token's claims"},
+	{Method: "GET", Path: "/user/{id}", Function: "ClaimsEcho", Scopes: []string{"read:user"}, Summary: "Read a user by ID: echo the token's claims"},
+	{Method: "GET", Path: "/admin", Function: "ClaimsEcho", Permissions: []string{"read:admin"}, Summary: "Administer: echo the token's permissions"},
 }
+
+// maxSummaryLength keeps a summary a summary: OpenAPI tools show it on one line.
+const maxSummaryLength = 120
 
 const maxScopesPerRoute = 10 // API Gateway's quota for authorization scopes on a route
 
@@ -71,6 +78,9 @@ func ValidateRoutes(routes []Route, functions map[string]string) []string {
 			fail(r, "declared twice: route keys must be unique")
 		}
 		seen[r.Key()] = true
+		if r.Summary == "" || len(r.Summary) > maxSummaryLength || strings.ContainsAny(r.Summary, "\n\r") {
+			fail(r, "summary %q: say what the route does in one line of 1 to %d characters; it is the OpenAPI operation's summary", r.Summary, maxSummaryLength)
+		}
 		if _, ok := functions[r.Function]; !ok {
 			fail(r, "function %q is not in the Functions table", r.Function)
 		}

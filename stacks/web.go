@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
+	"github.com/auth0-http-api/cdk/internal/openapi"
 )
 
 // webPage is the stage's page: a private bucket behind CloudFront.
@@ -97,21 +99,21 @@ func newWebPage(stack awscdk.Stack, stage Stage) *webPage {
 	return &webPage{bucket: bucket, distribution: distribution}
 }
 
-// deploy uploads the page, built at synth, and the stage's config.json, whose
-// API URL is resolved at deploy time, then invalidates CloudFront's copy.
-func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL *string, routes []Route, logKey awskms.IKey) {
+// deploy uploads the page, built at synth, the stage's config.json and its
+// OpenAPI document, whose API URL is resolved at deploy time, then
+// invalidates CloudFront's copy.
+func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL, serverURL *string, routes []Route, logKey awskms.IKey) {
 	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		panic(err)
 	}
-	templateRoutes := make([]apitemplate.Route, len(routes))
-	for i, route := range routes {
-		templateRoutes[i] = route.asTemplate()
+	api := TemplateAPI(stage, routes)
+	configObject := jsonObject(apitemplate.NewPageConfig(stage.Name, api.Routes, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, stage.Audiences()[0], *apiURL))
+	doc, err := openapi.New(api, pageDocumentOptions(stage, *serverURL))
+	if err != nil {
+		panic(err)
 	}
-	config := apitemplate.NewPageConfig(stage.Name, templateRoutes, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, stage.Audiences()[0], *apiURL)
-	var configObject map[string]any
-	encoded, _ := json.Marshal(config)
-	json.Unmarshal(encoded, &configObject)
+	docObject := jsonObject(doc)
 
 	// Its own log group and role, instead of the defaults: a log group without
 	// retention or encryption, and a role with the AWS managed basic policy.
@@ -135,6 +137,7 @@ func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL *string, routes
 				},
 			}),
 			awss3deployment.Source_JsonData(jsii.String("config.json"), configObject, nil),
+			awss3deployment.Source_JsonData(jsii.String("openapi.json"), docObject, nil),
 		},
 		Distribution:      p.distribution,
 		DistributionPaths: jsii.Strings("/*"),
@@ -165,7 +168,7 @@ var bucketDeploymentSuppressions = &[]*cdknag.NagPackSuppression{
 
 // asTemplate is the route as the synthesized template declares it.
 func (r Route) asTemplate() apitemplate.Route {
-	route := apitemplate.Route{Key: r.Key(), Method: r.Method, Path: r.Path, AuthorizationType: apitemplate.AuthorizationJWT, Scopes: r.Scopes, Permissions: r.Permissions}
+	route := apitemplate.Route{Key: r.Key(), Method: r.Method, Path: r.Path, Summary: r.Summary, AuthorizationType: apitemplate.AuthorizationJWT, Scopes: r.Scopes, Permissions: r.Permissions, Function: r.Function}
 	switch {
 	case r.Public:
 		route.AuthorizationType = apitemplate.AuthorizationNone
@@ -173,6 +176,38 @@ func (r Route) asTemplate() apitemplate.Route {
 		route.AuthorizationType = apitemplate.AuthorizationCustom
 	}
 	return route
+}
+
+// TemplateAPI is the API as the stage's template will say it, from the route
+// table, in the template's order: what the page's OpenAPI document derives
+// from, so that it equals `apictl openapi`'s but for the server.
+func TemplateAPI(stage Stage, routes []Route) *apitemplate.API {
+	api := &apitemplate.API{Issuer: stage.Issuer, Audience: stage.Audiences(), Functions: map[string]apitemplate.Function{}}
+	for _, route := range routes {
+		api.Routes = append(api.Routes, route.asTemplate())
+		api.Functions[route.Function] = apitemplate.Function{GoPackage: functionPackage(route.Function)}
+	}
+	slices.SortFunc(api.Routes, func(a, b apitemplate.Route) int { return strings.Compare(a.Key, b.Key) })
+	return api
+}
+
+// pageDocumentOptions are the deployed page's OpenAPI document's: the
+// stage's address, resolved at deploy, and its Auth0 tenant.
+func pageDocumentOptions(stage Stage, serverURL string) openapi.Options {
+	return openapi.Options{
+		Stage:   stage.Name,
+		Servers: []openapi.Server{{URL: serverURL, Description: "Stage " + stage.Name}},
+		Issuer:  stage.Issuer,
+		SignIn:  true,
+	}
+}
+
+// jsonObject is value as the JSON object S3 deployment data takes.
+func jsonObject(value any) map[string]any {
+	var object map[string]any
+	encoded, _ := json.Marshal(value)
+	json.Unmarshal(encoded, &object)
+	return object
 }
 
 // localWebBuild builds the page with the project's pinned Vite, without Docker.

@@ -19,6 +19,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/localapi"
+	"github.com/auth0-http-api/cdk/internal/openapi"
 )
 
 // devSPAClient is the single-page application of dev-users.json that the
@@ -103,9 +104,22 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	stack.local, stack.api = local, api
 	stack.closers = append(stack.closers, local.Close)
 
-	config, _ := json.Marshal(apitemplate.NewPageConfig(opts.stage, api.Routes, strings.TrimSuffix(dev.URL, "/"), devSPAClient, api.Audience[0], stack.APIURL))
+	// Both follow the route table as --watch reloads the local API.
+	generated := map[string]func() ([]byte, error){
+		"/config.json": func() ([]byte, error) {
+			api := local.API()
+			return json.Marshal(apitemplate.NewPageConfig(opts.stage, api.Routes, strings.TrimSuffix(dev.URL, "/"), devSPAClient, api.Audience[0], stack.APIURL))
+		},
+		"/openapi.json": func() ([]byte, error) {
+			doc, err := openapi.New(local.API(), openapi.LocalOptions(opts.stage, stack.APIURL, dev.URL))
+			if err != nil {
+				return nil, err
+			}
+			return doc.JSON(), nil
+		},
+	}
 	csp := apitemplate.PageCSP(strings.TrimSuffix(dev.URL, "/"), strings.TrimSuffix(stack.APIURL, "/"))
-	serve(webListener, pageHandler(opts.webDir, config, csp))
+	serve(webListener, pageHandler(opts.webDir, generated, csp))
 	return stack, nil
 }
 
@@ -124,17 +138,23 @@ func allowPage(directory *devissuer.Directory, origin string) {
 	}
 }
 
-// pageHandler serves the built page, its config.json, and index.html for any
-// other path, as a single-page application is served, with the same CSP as
-// the deployed page, so that the browser test would catch a page it blocks.
-func pageHandler(dir string, config []byte, csp string) http.Handler {
+// pageHandler serves the built page, its generated files (config.json and
+// openapi.json), and index.html for any other path, as a single-page
+// application is served, with the same CSP as the deployed page, so that the
+// browser test would catch a page it blocks.
+func pageHandler(dir string, generated map[string]func() ([]byte, error), csp string) http.Handler {
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("content-security-policy", csp)
-		if r.URL.Path == "/config.json" {
+		if generate, ok := generated[r.URL.Path]; ok {
+			content, err := generate()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
 			w.Header().Set("content-type", "application/json")
 			w.Header().Set("cache-control", "no-store")
-			w.Write(config)
+			w.Write(content)
 			return
 		}
 		if _, err := os.Stat(filepath.Join(dir, filepath.Clean("/"+r.URL.Path))); errors.Is(err, os.ErrNotExist) {

@@ -15,13 +15,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"local":  {"serve a stage's API on 127.0.0.1 with a JWT authorizer that behaves like AWS's and the real function binaries", runLocal},
-	"dev":    {"the local loop: the page on 127.0.0.1:5173, signed in through the dev issuer, calling the local API", runDev},
-	"issuer": {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
-	"token":  {"print an RS256 access token from the dev issuer", runToken},
-	"smoke":  {"check a deployed stage against its access matrix with real Auth0 tokens", runSmoke},
-	"auth0":  {"plan|apply: keep a stage's Auth0 tenant (API, scopes, page and smoke applications) in step with its routes", runAuth0},
-	"policy": {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
+	"local":   {"serve a stage's API on 127.0.0.1 with a JWT authorizer that behaves like AWS's and the real function binaries", runLocal},
+	"dev":     {"the local loop: the page on 127.0.0.1:5173, signed in through the dev issuer, calling the local API", runDev},
+	"issuer":  {"serve the dev token issuer (OIDC discovery and key set) on 127.0.0.1", runIssuer},
+	"token":   {"print an RS256 access token from the dev issuer", runToken},
+	"smoke":   {"check a deployed stage against its access matrix with real Auth0 tokens", runSmoke},
+	"auth0":   {"plan|apply: keep a stage's Auth0 tenant (API, scopes, page and smoke applications) in step with its routes", runAuth0},
+	"openapi": {"write a stage's OpenAPI 3.1 document, derived from its template: operations, security as the authorizers decide, sign-in flows", runOpenAPI},
+	"policy":  {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
 }
 
 func main() {

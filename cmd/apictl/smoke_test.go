@@ -74,7 +74,7 @@ func smoke(t *testing.T, args ...string) (int, string, string) {
 func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
 	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token-url", tokenURL)
-	if code != 0 || !strings.Contains(out, "smoke dev: 16 checks, 16 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "smoke dev: 20 checks, 20 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	folded := strings.Join(strings.Fields(out), " ")
@@ -286,7 +286,7 @@ func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
 	}
 	var out, errOut strings.Builder
 	code := run([]string{"smoke", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs, "--timeout", "5s"}, &out, &errOut)
-	if code != 0 || !strings.Contains(out.String(), "smoke ci: 18 checks, 18 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out.String(), "smoke ci: 22 checks, 22 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 

@@ -20,11 +20,17 @@ import (
 // Handler is the shape of every function's logic.
 type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
+// GreetingBody is the public route's answer.
+type GreetingBody struct {
+	Message  string `json:"message"`
+	RouteKey string `json:"routeKey"`
+}
+
 // Greeting answers the public route.
 func Greeting(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return jsonResponse(http.StatusOK, map[string]string{
-		"message":  "Hello! This route is public: no token needed.",
-		"routeKey": req.RequestContext.RouteKey,
+	return jsonResponse(http.StatusOK, GreetingBody{
+		Message:  "Hello! This route is public: no token needed.",
+		RouteKey: req.RequestContext.RouteKey,
 	}), nil
 }
 

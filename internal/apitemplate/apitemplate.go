@@ -19,6 +19,10 @@ import (
 // It lives here rather than in stacks, so that such tools do not link the CDK.
 const GoPackageMetadataKey = "GoPackage"
 
+// SummaryMetadataKey is the CloudFormation metadata key on each route that
+// holds the route table's summary of it.
+const SummaryMetadataKey = "Summary"
+
 // API is the HTTP API of one stage.
 type API struct {
 	// StackName is the CloudFormation stack's name, under which `cdk deploy
@@ -96,6 +100,7 @@ type Route struct {
 	Key               string // "GET /user"
 	Method            string
 	Path              string
+	Summary           string // the route table's words for what it does
 	AuthorizationType string // AuthorizationNone, AuthorizationJWT or AuthorizationCustom
 	Scopes            []string
 	// Permissions are what the Lambda authorizer requires of a CUSTOM route,
@@ -303,8 +308,9 @@ func Parse(template []byte) (*API, error) {
 		if IsPublic(authType) {
 			authType = AuthorizationNone
 		}
+		summary, _ := r.Metadata[SummaryMetadataKey].(string)
 		route := Route{
-			Key: p.RouteKey, Method: method, Path: path, AuthorizationType: authType,
+			Key: p.RouteKey, Method: method, Path: path, Summary: summary, AuthorizationType: authType,
 			Scopes: p.AuthorizationScopes, Function: integrations[refTarget(p.Target)],
 		}
 		if authType == AuthorizationCustom {

@@ -36,8 +36,11 @@ func TestParseReadsAuthorizerRoutesAndFunctions(t *testing.T) {
 		if api.Functions[r.Function].GoPackage == "" {
 			t.Errorf("route %s: function %q has no Go package", r.Key, r.Function)
 		}
+		if r.Summary == "" {
+			t.Errorf("route %s: no summary read from its %s metadata", r.Key, SummaryMetadataKey)
+		}
 	}
-	if want := []string{"GET /admin", "GET /private", "GET /public", "GET /user", "POST /user"}; !slices.Equal(keys, want) {
+	if want := []string{"GET /admin", "GET /private", "GET /public", "GET /user", "GET /user/{id}", "POST /user"}; !slices.Equal(keys, want) {
 		t.Errorf("routes %v, want %v", keys, want)
 	}
 	admin := api.Routes[0]

@@ -6,8 +6,8 @@ import (
 )
 
 // PageConfig is the web page's config.json: one build of the page serves
-// every stage, and reads at load which tenant to sign in with, which API to
-// call, and the routes of the access matrix.
+// every stage, and reads at load which tenant to sign in with and which API
+// to call. Its routes come from the stage's OpenAPI document, openapi.json.
 type PageConfig struct {
 	Stage    string `json:"stage"`
 	Domain   string `json:"domain"` // the tenant's domain, or the dev issuer's URL
@@ -16,29 +16,15 @@ type PageConfig struct {
 	APIURL   string `json:"apiUrl"`
 	// Scope is what sign-in requests: OpenID Connect's scopes, offline_access
 	// for refresh tokens, and every scope the routes use.
-	Scope  string      `json:"scope"`
-	Routes []PageRoute `json:"routes"`
+	Scope string `json:"scope"`
 }
 
-// PageRoute is a route as the page shows and calls it.
-type PageRoute struct {
-	Key        string   `json:"key"`
-	Method     string   `json:"method"`
-	SamplePath string   `json:"samplePath"`
-	Auth       string   `json:"auth"` // as the access matrix writes it
-	Requires   []string `json:"requires"`
-}
-
-// NewPageConfig derives the page's configuration from routes.
+// NewPageConfig derives the page's configuration; sign-in asks for every
+// scope of routes.
 func NewPageConfig(stage string, routes []Route, domain, clientID, audience, apiURL string) PageConfig {
-	config := PageConfig{Stage: stage, Domain: domain, ClientID: clientID, Audience: audience, APIURL: apiURL, Routes: []PageRoute{}}
+	config := PageConfig{Stage: stage, Domain: domain, ClientID: clientID, Audience: audience, APIURL: apiURL}
 	scopes := []string{"openid", "profile", "email", "offline_access"}
 	for _, route := range routes {
-		requires := slices.Clone(route.Requires())
-		if requires == nil {
-			requires = []string{}
-		}
-		config.Routes = append(config.Routes, PageRoute{Key: route.Key, Method: route.Method, SamplePath: route.SamplePath(), Auth: route.AuthLabel(), Requires: requires})
 		for _, scope := range route.Scopes {
 			if !slices.Contains(scopes, scope) {
 				scopes = append(scopes, scope)

@@ -203,7 +203,7 @@ func TestLiveReload(t *testing.T) {
 	}
 
 	routes := filepath.Join("stacks", "routes.go")
-	l.edit(t, routes, `	{Method: "GET", Path: "/admin",`, `	{Method: "GET", Path: "/extra", Function: "Greeting", Scopes: []string{"read:user"}},
+	l.edit(t, routes, `	{Method: "GET", Path: "/admin",`, `	{Method: "GET", Path: "/extra", Function: "Greeting", Scopes: []string{"read:user"}, Summary: "Extra"},
 	{Method: "GET", Path: "/admin",`)
 	l.waitFor(t, 60*time.Second, "the new route, behind the JWT authorizer", func() bool {
 		status, _ := l.get(t, "/extra", "")
@@ -275,7 +275,7 @@ func BenchmarkRouteTableEdit(b *testing.B) {
 	for i := range b.N {
 		path := "/extra" + strings.Repeat("x", i+1)
 		started := time.Now()
-		l.edit(b, routes, anchor, `	{Method: "GET", Path: "`+path+`", Function: "Greeting", Public: true},
+		l.edit(b, routes, anchor, `	{Method: "GET", Path: "`+path+`", Function: "Greeting", Public: true, Summary: "Added"},
 `+anchor)
 		l.waitFor(b, 60*time.Second, "the new route", func() bool {
 			status, _ := l.get(b, path, "")

@@ -131,6 +131,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // handler is the current version's Handler.
 func (s *Server) handler() *Handler { return s.current.Load().handler }
 
+// API is the API the server serves now, the last Reload's.
+func (s *Server) API() *apitemplate.API { return s.handler().api }
+
 // Reload serves api from now on. The functions in rebuild, and those whose
 // package, environment or limits the template changed, are built again and
 // get new pools; the others keep theirs. If anything fails, the current

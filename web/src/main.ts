@@ -4,7 +4,7 @@
 import { createAuth0Client, type Auth0Client } from "@auth0/auth0-spa-js";
 import "./style.css";
 
-/** A route of the access matrix, derived from the synthesized template. */
+/** A route as the page shows and calls it, read from the stage's OpenAPI document. */
 interface Route {
   key: string;
   method: string;
@@ -21,7 +21,34 @@ interface Config {
   audience: string;
   apiUrl: string;
   scope: string;
-  routes: Route[];
+}
+
+/** The part of an OpenAPI 3.1 operation the page reads (`apictl openapi` writes it). */
+interface Operation {
+  security: Record<string, string[]>[];
+  parameters?: { name: string; in: string; example?: string }[];
+  "x-permissions"?: string[];
+}
+
+/**
+ * The routes of the stage's OpenAPI document, the one derived description of
+ * the API: security [] is public, x-permissions is the permissions
+ * authorizer's, and each security entry's scopes are alternatives.
+ */
+function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): Route[] {
+  const routes: Route[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const permissions = op["x-permissions"];
+      const auth = op.security.length === 0 ? "NONE" : permissions ? "LAMBDA" : "JWT";
+      const scopes = [...new Set(op.security.flatMap((requirement) => Object.values(requirement).flat()))];
+      let samplePath = path;
+      for (const p of op.parameters ?? []) if (p.in === "path") samplePath = samplePath.replace(`{${p.name}}`, p.example ?? "sample");
+      const upper = method.toUpperCase();
+      routes.push({ key: `${upper} ${path}`, method: upper, samplePath, auth, requires: auth === "LAMBDA" ? (permissions ?? []) : scopes });
+    }
+  }
+  return routes.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -77,12 +104,16 @@ function explain(route: Route, status: number, signedIn: boolean, claims: Record
 
 async function main() {
   let config: Config;
+  let routes: Route[];
   try {
-    const response = await fetch("/config.json", { cache: "no-store" });
-    if (!response.ok) throw new Error(`status ${response.status}`);
-    config = await response.json();
+    const [configResponse, docResponse] = await Promise.all(["/config.json", "/openapi.json"].map((file) => fetch(file, { cache: "no-store" })));
+    for (const [file, response] of [["config.json", configResponse], ["openapi.json", docResponse]] as const) {
+      if (!response.ok) throw new Error(`${file}: status ${response.status}`);
+    }
+    config = await configResponse.json();
+    routes = routesOf(await docResponse.json());
   } catch (e) {
-    notice(`This page has no configuration (config.json: ${(e as Error).message}). Serve it with \`make dev\`, or deploy the stage.`);
+    notice(`This page has no configuration (${(e as Error).message}). Serve it with \`make dev\`, or deploy the stage.`);
     return;
   }
   $("stage").textContent = config.stage;
@@ -152,7 +183,7 @@ async function main() {
   });
   signOut.addEventListener("click", () => auth0?.logout({ logoutParams: { returnTo: location.origin + "/" } }));
 
-  $("routes").replaceChildren(...config.routes.map((route) => routeRow(route)));
+  $("routes").replaceChildren(...routes.map((route) => routeRow(route)));
 
   function routeRow(route: Route): HTMLTableRowElement {
     const row = document.createElement("tr");
