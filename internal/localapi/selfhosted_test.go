@@ -34,7 +34,7 @@ func freePort(t testing.TB) int {
 // well-known function reads the published keys from the KMS stand-in.
 func startSelfHosted(t testing.TB, stand *kmsstandin.KMS, published ...string) (*Server, *apitemplate.API) {
 	t.Helper()
-	api, err := apitemplate.Load(suite.cdkOut, "ci")
+	api, err := goldenAPI("ci")
 	if err != nil {
 		t.Fatal(err)
 	}
