@@ -34,14 +34,17 @@ func run(stderr io.Writer) int {
 				fmt.Fprintln(stderr, "warning:", warning)
 			}
 		}
-		addStages(app, stages)
 		if deploy != nil {
 			for _, warning := range deploy.Warnings {
 				fmt.Fprintln(stderr, "warning:", warning)
 			}
-			addGitHubDeploy(app, *deploy)
 		}
-		err = synthesize(app)
+		err = synthesize(app, func() {
+			addStages(app, stages)
+			if deploy != nil {
+				addGitHubDeploy(app, *deploy)
+			}
+		})
 	}
 	if err != nil {
 		// No template is written: the CLI reports the app's exit status.
@@ -64,15 +67,17 @@ func closeJSII() {
 	jsii.Close()
 }
 
-// synthesize writes the cloud assembly. The CDK reports failed validations,
-// such as the default-deny check, by throwing; that arrives here as a panic,
-// which becomes a plain error message instead of a stack trace.
-func synthesize(app awscdk.App) (err error) {
+// synthesize declares the stacks and writes the cloud assembly. The CDK
+// reports failed validations, such as the default-deny check, by throwing, and
+// a construct refuses what it cannot build by panicking: both arrive here as
+// a panic, which becomes a plain error message instead of a stack trace.
+func synthesize(app awscdk.App, declare func()) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
+	declare()
 	app.Synth(nil)
 	return nil
 }
