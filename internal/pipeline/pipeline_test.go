@@ -321,8 +321,8 @@ func TestEveryStageIsDeployedGatedAndSmokeTested(t *testing.T) {
 			if m := smokeCommand.FindStringSubmatch(text); m != nil && m[1] == stage && at["smoke"] == 0 {
 				at["smoke"] = i + 1
 			}
-			if m := planCommand.FindStringSubmatch(text); m != nil && m[1] == stage {
-				at["plan"] = i + 1
+			if m := planCommand.FindStringSubmatch(text); m != nil && m[1] == stage && at["plan"] == 0 {
+				at["plan"] = i + 1 // the first: the gate before the deploy
 			}
 			if ref, _ := uses(step); strings.HasPrefix(ref, credentialsAction+"@") {
 				at["credentials"] = i + 1
