@@ -168,7 +168,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	flags, p := newFlags("dev", stderr)
 	opts := devOptions{log: stderr}
 	flags.StringVar(&opts.stage, "stage", "dev", "the stage to serve, as named in cdk.json")
-	flags.IntVar(&opts.apiPort, "port", 3000, "the local API's port on 127.0.0.1")
+	flags.IntVar(&opts.apiPort, "port", DefaultAPIPort, "the local API's port on 127.0.0.1")
 	flags.IntVar(&opts.issuerPort, "issuer-port", DefaultIssuerPort, "the dev issuer's port")
 	flags.IntVar(&opts.webPort, "web-port", 5173, "the page's port: the dev stage's CORS origin and the dev SPA client's callback")
 	flags.StringVar(&opts.webDir, "web-dir", "web/dist", "the built page")

@@ -25,7 +25,7 @@ import (
 func runLocal(args []string, stdout, stderr io.Writer) int {
 	flags, p := newFlags("local", stderr)
 	stage := flags.String("stage", "dev", "the stage to serve, as named in cdk.json")
-	port := flags.Int("port", 3000, "the port to serve on 127.0.0.1 (0: any free port)")
+	port := flags.Int("port", DefaultAPIPort, "the port to serve on 127.0.0.1 (0: any free port)")
 	issuer := flags.String("issuer", "", "replace the template's issuer: https, or http on a loopback address")
 	useDevIssuer := flags.Bool("dev-issuer", false, "start the built-in dev issuer and accept its tokens")
 	issuerPort := flags.Int("issuer-port", DefaultIssuerPort, "the dev issuer's port")

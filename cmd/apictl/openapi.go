@@ -20,7 +20,7 @@ func runOpenAPI(args []string, stdout, stderr io.Writer) int {
 	format := flags.String("format", "json", "json or yaml")
 	outputs := flags.String("outputs", "", "the file `cdk deploy --outputs-file` wrote: the deployed stage's URL becomes the server")
 	local := flags.Bool("local", false, "describe the local API (apictl local --dev-issuer) and the dev issuer's sign-in")
-	port := flags.Int("port", 3000, "with --local: the local API's port")
+	port := flags.Int("port", DefaultAPIPort, "with --local: the local API's port")
 	issuerPort := flags.Int("issuer-port", DefaultIssuerPort, "with --local: the dev issuer's port")
 	if flags.Parse(args) != nil {
 		return 2
@@ -87,10 +87,11 @@ func documentOptions(api *apitemplate.API, stage, outputs string, local bool, po
 		if err != nil {
 			return opts, err
 		}
-		if outs["ApiUrl"] == "" {
-			return opts, fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with `npx cdk deploy '%s/*' --outputs-file %s`?", outputs, api.StackName, stage, apitemplate.StageID(stage), outputs)
+		url, err := deployedURL(outs, outputs, stage, api.StackName)
+		if err != nil {
+			return opts, err
 		}
-		opts.Servers = []openapi.Server{{URL: strings.TrimSuffix(outs["ApiUrl"], "/"), Description: "Stage " + stage + ", deployed"}}
+		opts.Servers = []openapi.Server{{URL: strings.TrimSuffix(url, "/"), Description: "Stage " + stage + ", deployed"}}
 		if !opts.SignIn {
 			opts.Issuer = outs["Issuer"]
 		}

@@ -17,6 +17,10 @@ import (
 // `apictl token` match the issuer a running `apictl local --dev-issuer` uses.
 const DefaultIssuerPort = 8765
 
+// DefaultAPIPort is where the local API listens, for `apictl local`, `apictl
+// dev` and the document `apictl openapi --local` writes.
+const DefaultAPIPort = 3000
+
 // project holds what every command that reads a stage needs.
 type project struct {
 	root, cdkOut, stateDir string

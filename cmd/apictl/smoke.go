@@ -71,8 +71,8 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		if outputsErr != nil {
 			return fail(outputsErr)
 		}
-		if *apiURL = outs["ApiUrl"]; *apiURL == "" {
-			return fail(fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with --outputs-file %s?", *outputs, api.StackName, *stage, *outputs))
+		if *apiURL, err = deployedURL(outs, *outputs, *stage, api.StackName); err != nil {
+			return fail(err)
 		}
 	}
 	client := &http.Client{
@@ -249,6 +249,15 @@ func stackOutputs(path, stage, stack string) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return outputs[stack], nil
+}
+
+// deployedURL is the stage's ApiUrl in the outputs that `cdk deploy
+// --outputs-file` wrote to path.
+func deployedURL(outputs map[string]string, path, stage, stack string) (string, error) {
+	if outputs["ApiUrl"] == "" {
+		return "", fmt.Errorf("%s has no ApiUrl for stack %s (stage %s): was the stage deployed with `npx cdk deploy '%s/*' --outputs-file %s`?", path, stack, stage, apitemplate.StageID(stage), path)
+	}
+	return outputs["ApiUrl"], nil
 }
 
 // smokeTokenFrom takes the given token, or gets one from the client-credentials

@@ -170,20 +170,27 @@ func (r Route) Requires() []string {
 	return r.Scopes
 }
 
+// What SamplePath puts for a path parameter: one segment, or the rest of the
+// path for a greedy one.
+const (
+	SampleSegment = "sample"
+	SampleRest    = "sample/path"
+)
+
 // SamplePath is a request path that the route matches: each {name} becomes
-// "sample", and a greedy {name+} becomes "sample/path". The $default route
+// SampleSegment, and a greedy {name+} becomes SampleRest. The $default route
 // takes any path.
 func (r Route) SamplePath() string {
 	if r.Key == DefaultRouteKey {
-		return "/sample/path"
+		return "/" + SampleRest
 	}
 	segments := strings.Split(r.Path, "/")
 	for i, segment := range segments {
 		switch {
 		case strings.HasPrefix(segment, "{") && strings.HasSuffix(segment, "+}"):
-			segments[i] = "sample/path"
+			segments[i] = SampleRest
 		case strings.HasPrefix(segment, "{"):
-			segments[i] = "sample"
+			segments[i] = SampleSegment
 		}
 	}
 	return strings.Join(segments, "/")

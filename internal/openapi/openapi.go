@@ -367,11 +367,12 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 			continue
 		}
 		name := strings.TrimSuffix(strings.Trim(segment, "{}"), "+")
-		parameter := Parameter{Name: name, In: "path", Required: true, Schema: Schema{Type: "string"}, Example: "sample",
+		// The examples are SamplePath's, so that the page and smoke call the same paths.
+		parameter := Parameter{Name: name, In: "path", Required: true, Schema: Schema{Type: "string"}, Example: apitemplate.SampleSegment,
 			Description: "One path segment."}
 		if strings.HasSuffix(segment, "+}") {
-			parameter.Description = "Greedy (API Gateway's {" + name + "+}): the rest of the path, slashes included, such as sample/path."
-			parameter.Example = "sample/path"
+			parameter.Description = "Greedy (API Gateway's {" + name + "+}): the rest of the path, slashes included, such as " + apitemplate.SampleRest + "."
+			parameter.Example = apitemplate.SampleRest
 		}
 		op.Parameters = append(op.Parameters, parameter)
 	}

@@ -26,7 +26,7 @@ interface Config {
 /** The part of an OpenAPI 3.1 operation the page reads (`apictl openapi` writes it). */
 interface Operation {
   security: Record<string, string[]>[];
-  parameters?: { name: string; in: string; example?: string }[];
+  parameters?: { name: string; in: string; example: string }[];
   "x-permissions"?: string[];
 }
 
@@ -43,7 +43,7 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): Ro
       const auth = op.security.length === 0 ? "NONE" : permissions ? "LAMBDA" : "JWT";
       const scopes = [...new Set(op.security.flatMap((requirement) => Object.values(requirement).flat()))];
       let samplePath = path;
-      for (const p of op.parameters ?? []) if (p.in === "path") samplePath = samplePath.replace(`{${p.name}}`, p.example ?? "sample");
+      for (const p of op.parameters ?? []) if (p.in === "path") samplePath = samplePath.replace(`{${p.name}}`, p.example);
       const upper = method.toUpperCase();
       routes.push({ key: `${upper} ${path}`, method: upper, samplePath, auth, requires: auth === "LAMBDA" ? (permissions ?? []) : scopes });
     }
@@ -106,12 +106,15 @@ async function main() {
   let config: Config;
   let routes: Route[];
   try {
-    const [configResponse, docResponse] = await Promise.all(["/config.json", "/openapi.json"].map((file) => fetch(file, { cache: "no-store" })));
-    for (const [file, response] of [["config.json", configResponse], ["openapi.json", docResponse]] as const) {
-      if (!response.ok) throw new Error(`${file}: status ${response.status}`);
-    }
-    config = await configResponse.json();
-    routes = routesOf(await docResponse.json());
+    const [configFile, doc] = await Promise.all(
+      ["config.json", "openapi.json"].map(async (file) => {
+        const response = await fetch("/" + file, { cache: "no-store" });
+        if (!response.ok) throw new Error(`${file}: status ${response.status}`);
+        return response.json();
+      }),
+    );
+    config = configFile;
+    routes = routesOf(doc);
   } catch (e) {
     notice(`This page has no configuration (${(e as Error).message}). Serve it with \`make dev\`, or deploy the stage.`);
     return;
