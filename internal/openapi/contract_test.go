@@ -1,7 +1,6 @@
 package openapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -129,13 +128,9 @@ func TestContract(t *testing.T) {
 					if resp.StatusCode != c.want {
 						t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.want, body)
 					}
-					resp.Body = io.NopCloser(bytes.NewReader(body))
-					if ok, problems := v.ValidateHttpRequestResponse(req, resp); !ok {
+					if problems := v.checkExchange(req, resp, body); len(problems) > 0 {
 						for _, p := range problems {
-							t.Errorf("%s: %s", p.Message, p.Reason)
-							for _, f := range p.SchemaValidationErrors {
-								t.Errorf("  %s: %s", f.FieldPath, f.Reason)
-							}
+							t.Error(p)
 						}
 						t.Errorf("the answer: %d %v %s", resp.StatusCode, resp.Header, body)
 					}

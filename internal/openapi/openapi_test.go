@@ -2,16 +2,12 @@ package openapi_test
 
 import (
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/pb33f/libopenapi"
-	validator "github.com/pb33f/libopenapi-validator"
-	"github.com/pb33f/libopenapi/datamodel"
 	"go.yaml.in/yaml/v4"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
@@ -19,39 +15,6 @@ import (
 )
 
 const root = "../.."
-
-// parse reads a document with libopenapi, whose default logger would write
-// to stdout.
-func parse(t testing.TB, data []byte) libopenapi.Document {
-	t.Helper()
-	config := datamodel.NewDocumentConfiguration()
-	config.Logger = slog.New(slog.DiscardHandler)
-	doc, err := libopenapi.NewDocumentWithConfiguration(data, config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc
-}
-
-// newValidator checks the document against the official OpenAPI 3.1 schema
-// and its references, and returns a validator of requests and responses.
-func newValidator(t testing.TB, data []byte) validator.Validator {
-	t.Helper()
-	v, errs := validator.NewValidator(parse(t, data))
-	if len(errs) > 0 {
-		t.Fatalf("the document does not build: %v", errs)
-	}
-	if ok, problems := v.ValidateDocument(); !ok {
-		for _, p := range problems {
-			t.Errorf("%s: %s", p.Message, p.Reason)
-			for _, f := range p.SchemaValidationErrors {
-				t.Errorf("  %s: %s", f.FieldPath, f.Reason)
-			}
-		}
-		t.FailNow()
-	}
-	return v
-}
 
 // sample is an API with a route of every kind: public, any valid token,
 // scopes, permissions, a path parameter, a greedy path and ANY.
