@@ -9,11 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 )
 
-// Flags are the reproducible build flags: no paths, VCS stamps or build IDs in
-// the binary, stripped, and without the Lambda SDK's unused RPC mode.
-var Flags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid="}
+// hostFlags leave out of the binary the paths, the VCS stamps, the symbol
+// table and the Lambda SDK's unused RPC mode.
+var hostFlags = []string{"-trimpath", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w"}
+
+// Flags are the reproducible build flags of what is deployed: hostFlags,
+// and no build ID either.
+var Flags = append(slices.Clip(hostFlags[:len(hostFlags)-1]), "-s -w -buildid=")
 
 // Build compiles Go packages (relative to the module root) for the given GOOS
 // and GOARCH, without cgo. output is the binary, or, when it is an existing
@@ -31,6 +36,38 @@ func Build(ctx context.Context, root, output, goos, goarch string, pkgs ...strin
 		return fmt.Errorf("building Lambda functions %v (%s/%s) failed: %v\n%s", pkgs, goos, goarch, err, out)
 	}
 	return nil
+}
+
+// BuildForHost compiles one Go main package for this machine into output,
+// for the local API to run. It builds with hostFlags, which keep the build
+// ID, through `go run -exec cp`: go run keeps the executables it links in the Go
+// build cache (Go 1.24 and later) and hands the cached one to -exec, which
+// copies it to output, whereas go build -o links again every time. So a
+// function whose code has not changed since any earlier build, in any
+// folder of this module or in a test, costs a copy instead of a link.
+func BuildForHost(ctx context.Context, root, output, pkg string) error {
+	dir := filepath.Dir(output)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// Copied beside output, then renamed over it: a process may still run
+	// the binary that output names, and then its file cannot be written.
+	tmp, err := os.CreateTemp(dir, ".build-")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	args := append(append([]string{"run"}, hostFlags...), "-exec", "cp", pkg, tmp.Name())
+	cmd := GoCommand(ctx, root, args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s for this machine failed: %v\n%s", pkg, err, out)
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), output)
 }
 
 // GoCommand is a go command run in root. When ctx ends, it is killed with

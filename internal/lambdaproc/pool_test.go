@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +26,7 @@ var faultyBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	binary := filepath.Join(dir, "bootstrap")
-	return binary, gobuild.Build(context.Background(), root, binary, runtime.GOOS, runtime.GOARCH, "./internal/lambdaproc/testdata/faulty")
+	return binary, gobuild.BuildForHost(context.Background(), root, binary, "./internal/lambdaproc/testdata/faulty")
 })
 
 // faultyPool runs testdata/faulty, whose request path picks how it misbehaves.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -299,7 +298,7 @@ func startFunctions(ctx context.Context, cfg Config, api *apitemplate.API, issue
 		go func() {
 			defer wg.Done()
 			binary := filepath.Join(buildDir, id, "bootstrap")
-			err := gobuild.Build(ctx, cfg.Root, binary, runtime.GOOS, runtime.GOARCH, fn.GoPackage)
+			err := gobuild.BuildForHost(ctx, cfg.Root, binary, fn.GoPackage)
 			var pool *lambdaproc.Pool
 			if err == nil {
 				timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
