@@ -12,11 +12,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // GitHubDeployContextKey is the cdk.json context object that configures the
 // GitHubDeploy stack: the AWS side of the delivery pipeline in .github/workflows.
-const GitHubDeployContextKey = "githubDeploy"
+const GitHubDeployContextKey = apitemplate.GitHubDeployContextKey
 
 // GitHubDeployStackID is the stack's construct ID and name: deploy it once per
 // account with `npx cdk deploy GitHubDeploy`.

@@ -101,7 +101,6 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 
 // watchAndReload reloads local as the module changes, until ctx ends.
 func watchAndReload(ctx context.Context, p *project, stage string, local *localapi.Server, api *apitemplate.API, log io.Writer) {
-	fmt.Fprintln(log, "watching the module: a save reloads what it changed")
 	watcher := &livereload.Watcher{Root: p.root, Stage: stage, Server: local, API: api, Log: log}
 	if err := watcher.Run(ctx); err != nil {
 		fmt.Fprintln(log, "watch:", err)

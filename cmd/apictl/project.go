@@ -60,7 +60,7 @@ func (p *project) load(stage string, log io.Writer) (*apitemplate.API, error) {
 	}
 	if apitemplate.Stale(p.root, p.cdkOut) {
 		fmt.Fprintf(log, "synthesizing into %s (missing or older than the sources)...\n", p.cdkOut)
-		if err := apitemplate.Synthesize(context.Background(), p.root, p.cdkOut, log); err != nil {
+		if err := apitemplate.Synthesize(context.Background(), p.root, p.cdkOut, "", log); err != nil {
 			return nil, err
 		}
 	}

@@ -30,6 +30,10 @@ import (
 // git checkout, into one reload.
 const DefaultDebounce = 150 * time.Millisecond
 
+// Ready is the line Run logs once its watches are in place: a save from
+// then on reloads.
+const Ready = "watching the module: a save reloads what it changed"
+
 // Watcher reloads Server when the module under Root changes.
 type Watcher struct {
 	Root, Stage string
@@ -56,6 +60,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err := w.watchTree(watcher, w.Root); err != nil {
 		return err
 	}
+	fmt.Fprintln(w.Log, Ready)
 	debounce := w.Debounce
 	if debounce == 0 {
 		debounce = DefaultDebounce
@@ -150,7 +155,7 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 		}
 		defer os.RemoveAll(out)
 		var output bytes.Buffer
-		if err := apitemplate.Synthesize(ctx, w.Root, out, &output); err != nil {
+		if err := apitemplate.Synthesize(ctx, w.Root, out, w.Stage, &output); err != nil {
 			fail(output.String())
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
@@ -23,15 +25,26 @@ import (
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
 
-// syncBuffer is the watcher's log, read while it writes.
+// syncBuffer is the watcher's log, read while it writes. written is
+// signalled after each write, so that a test waits for what the watcher says
+// instead of polling against a deadline.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
 }
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{}, 1)} }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer func() {
+		select {
+		case b.written <- struct{}{}:
+		default:
+		}
+	}()
 	return b.buf.Write(p)
 }
 
@@ -49,14 +62,25 @@ type loop struct {
 	log    *syncBuffer
 }
 
-// copyProject copies the module into dir, with node_modules linked rather
-// than copied, and without what builds and runs leave behind.
-func copyProject(tb testing.TB, dir string) {
+// copyProject copies the module into a folder of its own, with node_modules
+// linked rather than copied, and without what builds and runs leave behind,
+// and returns the folder. The folder is the same on every run from the same
+// checkout: the Go build cache keys what it compiles by the package's
+// folder, so the copy's app, and each edit of it below, is linked once and
+// then served from the cache, as it is for a developer whose edits repeat.
+// (Two runs of this test at once from one checkout would share it.)
+func copyProject(tb testing.TB) string {
 	tb.Helper()
 	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "auth0-http-api-livereload-"+hex.EncodeToString(sum[:6]))
+	if err := os.RemoveAll(dir); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
 	skip := map[string]bool{".git": true, "cdk.out": true, ".local": true, "dist": true}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -81,6 +105,7 @@ func copyProject(tb testing.TB, dir string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return dir
 }
 
 func errors(err, otherwise error) error {
@@ -90,20 +115,19 @@ func errors(err, otherwise error) error {
 	return otherwise
 }
 
-// startLoop synthesizes the copy's dev stage, serves it with a test issuer,
-// and watches the copy.
+// startLoop serves the copy's dev stage with a test issuer, and watches the
+// copy. The copy is the module as it is, so its dev stage is the snapshot
+// that the root package's TestSnapshots keeps equal to the synthesis.
 func startLoop(tb testing.TB) *loop {
 	tb.Helper()
-	l := &loop{root: tb.TempDir(), log: &syncBuffer{}}
-	copyProject(tb, l.root)
+	l := &loop{root: copyProject(tb), log: newSyncBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	out := filepath.Join(tb.TempDir(), "cdk.out")
-	var synthOutput bytes.Buffer
-	if err := apitemplate.Synthesize(ctx, l.root, out, &synthOutput); err != nil {
-		tb.Fatalf("%v\n%s", err, synthOutput.String())
+	template, err := os.ReadFile(filepath.Join(l.root, "testdata", "dev.template.json"))
+	if err != nil {
+		tb.Fatal(err)
 	}
-	api, err := apitemplate.Load(out, "dev")
+	api, err := apitemplate.Parse(template)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -121,17 +145,13 @@ func startLoop(tb testing.TB) *loop {
 	tb.Cleanup(local.Close)
 	l.url = local.URL
 	watcher := &Watcher{Root: l.root, Stage: "dev", Server: local, API: api, Log: l.log}
-	ready := make(chan struct{})
-	go func() {
-		close(ready)
-		watcher.Run(ctx)
-	}()
-	<-ready
-	time.Sleep(200 * time.Millisecond) // the watches are in place
+	go watcher.Run(ctx)
+	l.waitForLog(tb, func(log string) bool { return strings.Contains(log, Ready) })
 	return l
 }
 
-// edit replaces old by new in a file of the copy.
+// edit replaces old by new in a file of the copy, as editors save: a new
+// file renamed over the old one, so that the watcher sees one change.
 func (l *loop) edit(tb testing.TB, file, old, new string) {
 	tb.Helper()
 	path := filepath.Join(l.root, file)
@@ -142,9 +162,41 @@ func (l *loop) edit(tb testing.TB, file, old, new string) {
 	if !bytes.Contains(data, []byte(old)) {
 		tb.Fatalf("%s does not contain %q", file, old)
 	}
-	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+	saved := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".saving")
+	if err := os.WriteFile(saved, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
 		tb.Fatal(err)
 	}
+	if err := os.Rename(saved, path); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// reloadTimeout only keeps a watcher that never reloads from hanging the
+// suite: a reload that re-synthesizes takes seconds, even on a busy machine.
+const reloadTimeout = 5 * time.Minute
+
+// waitForLog waits until the watcher's log satisfies done.
+func (l *loop) waitForLog(tb testing.TB, done func(log string) bool) {
+	tb.Helper()
+	timeout := time.After(reloadTimeout)
+	for !done(l.log.String()) {
+		select {
+		case <-l.log.written:
+		case <-timeout:
+			tb.Fatalf("the watcher said nothing expected in %s:\n%s", reloadTimeout, l.log.String())
+		}
+	}
+}
+
+// save makes an edit and waits for the reload it causes; it returns the
+// reload's last line, which says what it did or that it failed.
+func (l *loop) save(tb testing.TB, file, old, new string) string {
+	tb.Helper()
+	before := strings.Count(l.log.String(), "reload: ")
+	l.edit(tb, file, old, new)
+	l.waitForLog(tb, func(log string) bool { return strings.Count(log, "reload: ") > before })
+	log := l.log.String()
+	return log[strings.LastIndex(log, "reload: "):]
 }
 
 // get calls the API; it returns the status and the body.
@@ -161,17 +213,6 @@ func (l *loop) get(tb testing.TB, path, authorization string) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
-}
-
-// waitFor polls until done holds, at most timeout.
-func (l *loop) waitFor(tb testing.TB, timeout time.Duration, what string, done func() bool) {
-	tb.Helper()
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if done() {
-			return
-		}
-	}
-	tb.Fatalf("not within %s: %s\nwatcher log:\n%s", timeout, what, l.log.String())
 }
 
 func (l *loop) token(tb testing.TB, scopes ...string) string {
@@ -192,23 +233,23 @@ const greeting = "Hello! This route is public: no token needed."
 func TestLiveReload(t *testing.T) {
 	l := startLoop(t)
 	handlers := filepath.Join("functions", "handlers", "handlers.go")
+	const failed = "still serving the last good version"
 
-	l.edit(t, handlers, greeting, "Hello from version 2.")
-	l.waitFor(t, 30*time.Second, "the function's new answer", func() bool {
-		_, body := l.get(t, "/public", "")
-		return strings.Contains(body, "Hello from version 2.")
-	})
-	if log := l.log.String(); !strings.Contains(log, "reload: functions/handlers/handlers.go changed: rebuilt ./functions/claimsecho, ./functions/greeting, in ") {
-		t.Errorf("the reload line does not say what changed and what was rebuilt:\n%s", log)
+	if line := l.save(t, handlers, greeting, "Hello from version 2."); !strings.Contains(line, "reload: functions/handlers/handlers.go changed: rebuilt ./functions/claimsecho, ./functions/greeting, in ") {
+		t.Errorf("the reload line does not say what changed and what was rebuilt:\n%s", l.log.String())
+	}
+	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 2.") {
+		t.Errorf("after the reload, GET /public: %s, want the function's new answer", body)
 	}
 
 	routes := filepath.Join("stacks", "routes.go")
-	l.edit(t, routes, `	{Method: "GET", Path: "/admin",`, `	{Method: "GET", Path: "/extra", Function: "Greeting", Scopes: []string{"read:user"}, Summary: "Extra"},
-	{Method: "GET", Path: "/admin",`)
-	l.waitFor(t, 60*time.Second, "the new route, behind the JWT authorizer", func() bool {
-		status, _ := l.get(t, "/extra", "")
-		return status == 401
-	})
+	if line := l.save(t, routes, `	{Method: "GET", Path: "/admin",`, `	{Method: "GET", Path: "/extra", Function: "Greeting", Scopes: []string{"read:user"}, Summary: "Extra"},
+	{Method: "GET", Path: "/admin",`); !strings.Contains(line, "re-synthesized") {
+		t.Fatalf("a route-table edit did not re-synthesize:\n%s", l.log.String())
+	}
+	if status, _ := l.get(t, "/extra", ""); status != 401 {
+		t.Errorf("the new route without a token: %d, want 401 from the JWT authorizer", status)
+	}
 	if status, _ := l.get(t, "/extra", l.token(t, "read:user")); status != 200 {
 		t.Errorf("GET /extra with read:user: %d", status)
 	}
@@ -216,20 +257,23 @@ func TestLiveReload(t *testing.T) {
 		t.Errorf("GET /extra without read:user: %d", status)
 	}
 
-	failures := func() int { return strings.Count(l.log.String(), "still serving the last good version") }
 	api := filepath.Join("stacks", "api.go")
-	l.edit(t, api, "		case route.Public:", `		case route.Public || route.Path == "/extra":`)
-	l.waitFor(t, 60*time.Second, "default deny refusing the reload", func() bool { return failures() == 1 })
+	if line := l.save(t, api, "		case route.Public:", `		case route.Public || route.Path == "/extra":`); !strings.Contains(line, failed) {
+		t.Fatalf("default deny did not refuse the reload:\n%s", l.log.String())
+	}
 	if log := l.log.String(); !strings.Contains(log, `default deny: route "GET /extra"`) {
 		t.Errorf("the refusal does not show default deny's error:\n%s", log)
 	}
 	if status, _ := l.get(t, "/extra", ""); status != 401 {
 		t.Errorf("after the refused reload, GET /extra without a token: %d, want the old version's 401", status)
 	}
-	l.edit(t, api, `		case route.Public || route.Path == "/extra":`, "		case route.Public:")
+	if line := l.save(t, api, `		case route.Public || route.Path == "/extra":`, "		case route.Public:"); strings.Contains(line, failed) {
+		t.Fatalf("the change back to the good app did not reload:\n%s", l.log.String())
+	}
 
-	l.edit(t, handlers, "Hello from version 2.", "Hello from version 3.\"\n\tbroken(")
-	l.waitFor(t, 60*time.Second, "the compile error", func() bool { return failures() == 2 })
+	if line := l.save(t, handlers, "Hello from version 2.", "Hello from version 3.\"\n\tbroken("); !strings.Contains(line, failed) {
+		t.Fatalf("a compile error did not fail the reload:\n%s", l.log.String())
+	}
 	if log := l.log.String(); !strings.Contains(log, "functions/handlers/handlers.go:") {
 		t.Errorf("the compile error does not name the file and line:\n%s", log)
 	}
@@ -237,11 +281,12 @@ func TestLiveReload(t *testing.T) {
 		t.Errorf("with the code broken, GET /public: %s, want the last good answer", body)
 	}
 
-	l.edit(t, handlers, "Hello from version 3.\"\n\tbroken(", "Hello from version 3.")
-	l.waitFor(t, 30*time.Second, "the recovery", func() bool {
-		_, body := l.get(t, "/public", "")
-		return strings.Contains(body, "Hello from version 3.")
-	})
+	if line := l.save(t, handlers, "Hello from version 3.\"\n\tbroken(", "Hello from version 3."); strings.Contains(line, failed) {
+		t.Fatalf("the fixed code did not reload:\n%s", l.log.String())
+	}
+	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 3.") {
+		t.Errorf("after the recovery, GET /public: %s", body)
+	}
 	t.Logf("watcher log:\n%s", l.log.String())
 }
 
@@ -255,12 +300,11 @@ func BenchmarkFunctionEdit(b *testing.B) {
 	for i := range b.N {
 		next := "Hello from edit " + strings.Repeat("x", i+1) + "."
 		started := time.Now()
-		l.edit(b, handlers, previous, next)
-		l.waitFor(b, 30*time.Second, "the new answer", func() bool {
-			_, body := l.get(b, "/public", "")
-			return strings.Contains(body, next)
-		})
+		l.save(b, handlers, previous, next)
 		durations = append(durations, time.Since(started))
+		if _, body := l.get(b, "/public", ""); !strings.Contains(body, next) {
+			b.Fatalf("GET /public: %s, want %q", body, next)
+		}
 		previous = next
 	}
 	slices.Sort(durations)
@@ -275,13 +319,12 @@ func BenchmarkRouteTableEdit(b *testing.B) {
 	for i := range b.N {
 		path := "/extra" + strings.Repeat("x", i+1)
 		started := time.Now()
-		l.edit(b, routes, anchor, `	{Method: "GET", Path: "`+path+`", Function: "Greeting", Public: true, Summary: "Added"},
+		l.save(b, routes, anchor, `	{Method: "GET", Path: "`+path+`", Function: "Greeting", Public: true, Summary: "Added"},
 `+anchor)
-		l.waitFor(b, 60*time.Second, "the new route", func() bool {
-			status, _ := l.get(b, path, "")
-			return status == 200
-		})
 		durations = append(durations, time.Since(started))
+		if status, _ := l.get(b, path, ""); status != 200 {
+			b.Fatalf("GET %s: %d, want the new route's 200", path, status)
+		}
 	}
 	slices.Sort(durations)
 	b.ReportMetric(durations[len(durations)/2].Seconds(), "median-s")
