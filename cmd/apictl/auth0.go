@@ -27,10 +27,13 @@ import (
 const (
 	mgmtClientIDVariable     = "AUTH0_MGMT_CLIENT_ID"
 	mgmtClientSecretVariable = "AUTH0_MGMT_CLIENT_SECRET"
-	// maxRetries bounds the SDK's retries of a 429, each after the wait
-	// Auth0 asks for (at most 10 s), and of a failed connection.
+	// maxRetries bounds the retries of a 429, each after the wait Auth0
+	// asks for (at most 10 s), and of a failed connection.
 	maxRetries = 2
 )
+
+// retryWait is how long apictl waits before a retry; tests shorten it.
+var retryWait = auth0tenant.RetryWait
 
 // runAuth0 is `apictl auth0 plan|apply`: keep a stage's tenant in step with
 // its route table, read from the synthesized template.
@@ -81,12 +84,14 @@ func runAuth0(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	var options []management.Option
+	// The token requests and the Management API calls retry alike.
+	retrying := &http.Client{Transport: &auth0tenant.Retrying{MaxRetries: maxRetries, Wait: retryWait}}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, retrying)
+	options := []management.Option{management.WithClient(retrying), management.WithNoRetries()}
 	if loopback {
 		options = append(options, management.WithInsecure()) // before the credentials, which it would replace
 	}
-	options = append(options, management.WithClientCredentials(ctx, id, secret), management.WithUserAgent("apictl"),
-		management.WithRetryStrategy(management.RetryStrategy{MaxRetries: maxRetries, Statuses: []int{http.StatusTooManyRequests}}))
+	options = append(options, management.WithClientCredentials(ctx, id, secret), management.WithUserAgent("apictl"))
 	m, err := management.New(domain, options...)
 	if err != nil {
 		return fail(err)

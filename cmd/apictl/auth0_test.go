@@ -7,11 +7,29 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/auth0-http-api/cdk/internal/auth0standin"
 	"github.com/auth0-http-api/cdk/internal/auth0tenant"
 )
+
+// The tests wait a millisecond before a retry, where apictl waits as long as
+// Auth0 asks; askedWaits records what it would have waited.
+var askedWaits struct {
+	sync.Mutex
+	list []time.Duration
+}
+
+func init() {
+	retryWait = func(attempt int, resp *http.Response) time.Duration {
+		askedWaits.Lock()
+		defer askedWaits.Unlock()
+		askedWaits.list = append(askedWaits.list, auth0tenant.RetryWait(attempt, resp))
+		return time.Millisecond
+	}
+}
 
 // auth0 runs `apictl auth0` against tenant with the Management API client's
 // credentials in the environment.
@@ -98,9 +116,17 @@ func TestAuth0HonoursRateLimits(t *testing.T) {
 	tenant := auth0standin.Start(t, "mgmt", "mgmt-secret", auth0tenant.ManagementScopes...)
 	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
 	tenant.RateLimit(1)
+	askedWaits.Lock()
+	askedWaits.list = nil
+	askedWaits.Unlock()
 	if code, out, errOut := auth0(t, cdkOut, state, tenant.Domain, "plan", "--stage", "dev"); code != 2 {
 		t.Errorf("one 429, then answers: exit %d\n%s\n%s", code, out, errOut)
 	}
+	askedWaits.Lock()
+	if len(askedWaits.list) != 1 || askedWaits.list[0] != time.Second {
+		t.Errorf("before the retry of a 429 with Retry-After: 1, apictl would wait %v, want [1s]", askedWaits.list)
+	}
+	askedWaits.Unlock()
 	tenant.RateLimit(3)
 	code, _, errOut := auth0(t, cdkOut, state, tenant.Domain, "plan", "--stage", "dev")
 	if code != 1 || !strings.Contains(errOut, "the tenant's rate limit held through 2 retries") || !strings.Contains(errOut, "Global limit has been reached") {
