@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/auth0-http-api/cdk/internal/kmsapi"
 )
 
 // SignAPI is the one KMS call the signer makes: *kms.Client has it.
@@ -35,10 +37,6 @@ type Signer struct {
 	Lifetime time.Duration
 	Now      func() time.Time // nil: time.Now
 }
-
-// KeyID is the kid of a KMS key: its key ID, the last part of its ARN. The
-// stage's key set publishes each key under it.
-func KeyID(keyARN string) string { return keyARN[strings.LastIndex(keyARN, "/")+1:] }
 
 // Mint signs a token for subject with scopes and, for routes that require
 // them, Auth0-style permissions: iss, aud, sub, scope, permissions, iat, exp
@@ -65,7 +63,7 @@ func (s *Signer) Mint(ctx context.Context, subject string, scopes, permissions [
 	if permissions != nil {
 		claims["permissions"] = permissions
 	}
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": KeyID(s.KeyARN)})
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kmsapi.KeyID(s.KeyARN)})
 	payload, _ := json.Marshal(claims)
 	signingInput := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
 	// KMS signs a digest of at most 4 KB of message; the token's digest is 32 bytes.

@@ -17,9 +17,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/auth0-http-api/cdk/kmsjwt"
+	"github.com/auth0-http-api/cdk/internal/kmsapi"
 )
 
 // The paths it answers, and the environment synth writes for it.
@@ -32,9 +31,9 @@ const (
 	cacheControl = "public, max-age=300"
 )
 
-// PublicKeyAPI is the one KMS call it makes: *kms.Client has it.
+// PublicKeyAPI is the one KMS call it makes: *kmsapi.Client has it.
 type PublicKeyAPI interface {
-	GetPublicKey(ctx context.Context, params *kms.GetPublicKeyInput, optFns ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error)
+	GetPublicKey(ctx context.Context, keyID string) ([]byte, error)
 }
 
 // Handler answers the well-known routes.
@@ -81,11 +80,11 @@ func (h *Handler) keySet(ctx context.Context) ([]byte, error) {
 	}
 	keys := make([]map[string]string, 0, len(h.KeyARNs))
 	for _, arn := range h.KeyARNs {
-		out, err := h.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: &arn})
+		der, err := h.KMS.GetPublicKey(ctx, arn)
 		if err != nil {
 			return nil, fmt.Errorf("kms:GetPublicKey on %s: %w", arn, err)
 		}
-		parsed, err := x509.ParsePKIXPublicKey(out.PublicKey)
+		parsed, err := x509.ParsePKIXPublicKey(der)
 		if err != nil {
 			return nil, fmt.Errorf("%s: the public key does not parse: %w", arn, err)
 		}
@@ -94,7 +93,7 @@ func (h *Handler) keySet(ctx context.Context) ([]byte, error) {
 			return nil, fmt.Errorf("%s: a %T, not an RSA public key", arn, parsed)
 		}
 		keys = append(keys, map[string]string{
-			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kmsjwt.KeyID(arn),
+			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kmsapi.KeyID(arn),
 			"n": base64.RawURLEncoding.EncodeToString(public.N.Bytes()),
 			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(public.E)).Bytes()),
 		})

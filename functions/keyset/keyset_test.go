@@ -8,27 +8,35 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/auth0-http-api/cdk/internal/kmsapi"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 )
 
 // countingKMS counts GetPublicKey calls.
 type countingKMS struct {
-	*kms.Client
+	*kmsapi.Client
 	calls atomic.Int64
 }
 
-func (c *countingKMS) GetPublicKey(ctx context.Context, in *kms.GetPublicKeyInput, opts ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error) {
+func (c *countingKMS) GetPublicKey(ctx context.Context, keyID string) ([]byte, error) {
 	c.calls.Add(1)
-	return c.Client.GetPublicKey(ctx, in, opts...)
+	return c.Client.GetPublicKey(ctx, keyID)
+}
+
+// standInClient is the function's KMS client, pointed at the stand-in as
+// the local API points it, through its environment.
+func standInClient(t testing.TB, stand *kmsstandin.KMS) *kmsapi.Client {
+	t.Helper()
+	for name, value := range stand.Env() {
+		t.Setenv(name, value)
+	}
+	return kmsapi.FromEnvironment()
 }
 
 func newHandler(t *testing.T, stand *kmsstandin.KMS, arns ...string) (*Handler, *countingKMS) {
 	t.Helper()
-	c := &countingKMS{Client: kms.New(kms.Options{Region: kmsstandin.Region, BaseEndpoint: aws.String(stand.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})}
+	c := &countingKMS{Client: standInClient(t, stand)}
 	return &Handler{KMS: c, Issuer: "https://abc.execute-api.us-east-1.amazonaws.com/", KeyARNs: arns}, c
 }
 
@@ -84,7 +92,7 @@ func TestAKMSFailureIsA503WithoutDetail(t *testing.T) {
 // BenchmarkKeySetWarm is the key set's answer once the keys are read.
 func BenchmarkKeySetWarm(b *testing.B) {
 	stand := kmsstandin.Start(b)
-	c := kms.New(kms.Options{Region: kmsstandin.Region, BaseEndpoint: aws.String(stand.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
+	c := standInClient(b, stand)
 	h := &Handler{KMS: c, Issuer: "https://x/", KeyARNs: []string{stand.NewKey(b, "k1"), stand.NewKey(b, "k2")}}
 	request := events.APIGatewayV2HTTPRequest{RawPath: KeySetPath}
 	h.Serve(context.Background(), request)

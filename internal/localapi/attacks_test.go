@@ -21,8 +21,8 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/jwttest"
+	"github.com/auth0-http-api/cdk/internal/kmsapi"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
-	"github.com/auth0-http-api/cdk/kmsjwt"
 )
 
 func b64(data string) string { return base64.RawURLEncoding.EncodeToString([]byte(data)) }
@@ -57,7 +57,7 @@ func selfHostedTarget(t *testing.T) attackTarget {
 	stand := kmsstandin.Start(t)
 	arn := stand.AddKey("generation-1", key)
 	local, api := startSelfHosted(t, stand, arn)
-	target := attackTarget{url: local.URL, issuer: local.URL + "/", kid: kmsjwt.KeyID(arn), audience: api.Audience[0], key: key}
+	target := attackTarget{url: local.URL, issuer: local.URL + "/", kid: kmsapi.KeyID(arn), audience: api.Audience[0], key: key}
 	for id, fn := range api.Functions {
 		if fn.GoPackage == "./functions/claimsecho" {
 			target.echo = &countingInvoker{Invoker: local.handler().functions[id]}
