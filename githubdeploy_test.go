@@ -16,7 +16,7 @@ func shippedGitHubDeploy(t *testing.T) assertions.Template {
 	if shippedDeploy == nil {
 		t.Fatalf("cdk.json has no %q object, so the app has no %s stack", stacks.GitHubDeployContextKey, stacks.GitHubDeployStackID)
 	}
-	return assertions.Template_FromStack(shippedDeploy, nil)
+	return stackTemplate(t, shippedDeploy)
 }
 
 func TestSnapshotsGitHubDeploy(t *testing.T) {
@@ -116,7 +116,7 @@ func TestGitHubDeployUsesAnExistingProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	template := assertions.Template_FromStack(deploy, nil)
+	template := stackTemplate(t, deploy)
 	cdkAssert(t, func() {
 		template.ResourceCountIs(jsii.String("AWS::IAM::OIDCProvider"), jsii.Number(0))
 		template.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -230,6 +229,7 @@ func TestWarnings(t *testing.T) {
 // The CLI prints the app's stderr on every synth and deploy, so a warning
 // printed there reaches the user, once per stage.
 func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
+	t.Parallel() // the app runs in a process of its own
 	output, exit := runApp(t, cdkJSONContext(t), t.TempDir())
 	if exit != 0 {
 		t.Fatalf("exit status %d:\n%s", exit, output)
@@ -246,6 +246,7 @@ func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
 }
 
 func TestClientIDAudienceWarnsAtSynthNamingStageAndField(t *testing.T) {
+	t.Parallel() // the app runs in a process of its own
 	context := cdkJSONContext(t)
 	context["stages.prod.auth0.audience"] = `["kbyuFDidLLm280LIwVFiazOqjO3ty8KH"]`
 	output, exit := runApp(t, context, t.TempDir())
@@ -352,18 +353,18 @@ func TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes(t *testing.T) {
 	}
 }
 
+// nagFindings are cdk-nag's errors and warnings on a stack, as its stage's
+// cloud assembly records them.
 func nagFindings(stack awscdk.Stack) []string {
 	var findings []string
-	annotations := assertions.Annotations_FromStack(stack)
-	for _, messages := range [][]*cxapi.SynthesisMessage{
-		*annotations.FindError(jsii.String("*"), assertions.Match_AnyValue()),
-		*annotations.FindWarning(jsii.String("*"), assertions.Match_AnyValue()),
-	} {
-		for _, m := range messages {
-			text := fmt.Sprint(m.Entry.Data)
-			if strings.Contains(text, "AwsSolutions-") || strings.Contains(text, "Serverless-") {
-				findings = append(findings, *m.Id+": "+text)
-			}
+	artifact := awscdk.Stage_Of(stack).Synth(nil).GetStackArtifact(stack.ArtifactId())
+	for _, m := range *artifact.Messages() {
+		if m.Level != cxapi.SynthesisMessageLevel_ERROR && m.Level != cxapi.SynthesisMessageLevel_WARNING {
+			continue
+		}
+		text := fmt.Sprint(m.Entry.Data)
+		if strings.Contains(text, "AwsSolutions-") || strings.Contains(text, "Serverless-") {
+			findings = append(findings, *m.Id+": "+text)
 		}
 	}
 	return findings
@@ -468,6 +469,7 @@ func TestEverySuppressionHasAReason(t *testing.T) {
 // the context in CDK_CONTEXT_JSON, and checks that a bad -c override stops it
 // with the message and a non-zero exit, leaving no template behind.
 func TestBadConfigFailsSynthWithoutTemplate(t *testing.T) {
+	t.Parallel() // the app runs in a process of its own
 	context := cdkJSONContext(t)
 	context["stages.prod.auth0.domain"] = ""
 	context["stages.prod.function.timeoutSeconds"] = "45"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -146,13 +147,30 @@ func cdkAssert(t *testing.T, assertions func()) {
 	assertions()
 }
 
+// templateJSON is a stack's template, read from the cloud assembly of its
+// stage, which is synthesized once: CDK's Template.fromStack and
+// Annotations.fromStack synthesize the whole stage again at every call.
 func templateJSON(t *testing.T, stack awscdk.Stack) []byte {
 	t.Helper()
-	data, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	data, err := os.ReadFile(filepath.Join(*awscdk.Stage_Of(stack).Synth(nil).Directory(), *stack.TemplateFile()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, data); err != nil {
+		t.Fatal(err)
+	}
+	return compact.Bytes()
+}
+
+// stackTemplate is a stack's template for CDK's assertions.
+func stackTemplate(t *testing.T, stack awscdk.Stack) assertions.Template {
+	t.Helper()
+	var template map[string]any
+	if err := json.Unmarshal(templateJSON(t, stack), &template); err != nil {
+		t.Fatal(err)
+	}
+	return assertions.Template_FromJSON(&template, nil)
 }
 
 var assetHash = regexp.MustCompile(`[0-9a-f]{64}`)
@@ -329,7 +347,7 @@ func TestAuthorizer(t *testing.T) {
 	for name, stack := range shipped(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				// The JWT authorizer, and the permissions authorizer.
 				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2))
@@ -370,7 +388,7 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 	for name, stack := range shipped(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(stacks.Routes)+wellKnownRoutes(stage)))
 				for _, route := range stacks.Routes {
@@ -403,7 +421,7 @@ func TestStageHasThrottlingAndAccessLogs(t *testing.T) {
 	for name, stack := range shipped(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Stage"), jsii.Number(1))
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
@@ -420,7 +438,7 @@ func TestStageHasThrottlingAndAccessLogs(t *testing.T) {
 				template.AllResourcesProperties(jsii.String("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": config.LogRetentionDays})
 			})
 
-			stages := *assertions.Template_FromStack(stack, nil).FindResources(jsii.String("AWS::ApiGatewayV2::Stage"), nil)
+			stages := *stackTemplate(t, stack).FindResources(jsii.String("AWS::ApiGatewayV2::Stage"), nil)
 			for _, resource := range stages {
 				format := (*resource)["Properties"].(map[string]any)["AccessLogSettings"].(map[string]any)["Format"].(string)
 				var fields map[string]string
@@ -445,7 +463,7 @@ func TestFunctions(t *testing.T) {
 	for name, stack := range shipped(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			// The route functions and the permissions authorizer: the project's
 			// Go functions, beside aws-cdk-lib's own BucketDeployment function.
 			goFunctions := *template.FindResources(jsii.String("AWS::Lambda::Function"), map[string]any{
@@ -489,7 +507,7 @@ func TestPermissionsAuthorizer(t *testing.T) {
 	for name, stack := range shipped(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 					"AuthorizerType":                 "REQUEST",
@@ -563,7 +581,7 @@ func TestWebPage(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
 					"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
@@ -627,7 +645,7 @@ func TestProductionReadiness(t *testing.T) {
 	for name, stack := range shipped(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			functions := len(stacks.Functions) + 1 + wellKnownRoutes(shippedStage(t, name))/2
 			cdkAssert(t, func() {
 				// 5xx, 4xx share, p99 integration latency, and errors and throttles per function.
@@ -683,7 +701,7 @@ func TestCustomDomain(t *testing.T) {
 	for name, stack := range shipped(t) {
 		domain := shippedStage(t, name).Config.Domain
 		t.Run(name, func(t *testing.T) {
-			template := assertions.Template_FromStack(stack, nil)
+			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{"DisableExecuteApiEndpoint": domain.Name != ""})
 				if domain.Name == "" {
