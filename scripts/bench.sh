@@ -92,10 +92,7 @@ node -e '
 while read -r pkg bytes; do
   mb=$(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1e6}')
   echo "$pkg: $bytes bytes"
-  # The well-known function carries the KMS client; it is not on the path of
-  # a protected request (docs/performance.md says why it has its own budget).
-  limit=6 && [ "$pkg" = ./functions/wellknown ] && limit=8
-  budget "binary size of $pkg (arm64)" "$mb" "<=" "$limit" MB
+  budget "binary size of $pkg (arm64)" "$mb" "<=" 6 MB
 done <"$work/sizes"
 
 echo "== Go benchmarks"
@@ -129,7 +126,7 @@ echo "== go test ./..."
 read -r warm warm_mb < <(timed 3 go test -count=1 ./...)
 measured "$warm"
 echo "warm: ${warm} s, peak ${warm_mb} MB"
-budget "go test ./..., warm" "$warm" "<=" 30 s
+budget "go test ./..., warm" "$warm" "<=" 20 s
 if [ "$COLD" = 1 ]; then
   cache=$(mktemp -d)
   read -r cold cold_mb < <(timed 1 env GOCACHE="$cache" go test -count=1 ./...)
