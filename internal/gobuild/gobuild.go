@@ -1,6 +1,6 @@
 // Package gobuild builds the Lambda functions' Go packages, for Lambda when the
-// CDK bundles them and for this machine when the local API runs them, with the
-// same reproducible flags.
+// CDK bundles them, reproducibly, and for this machine when the local API runs
+// them, with the same flags but the build ID, through the Go build cache.
 package gobuild
 
 import (
