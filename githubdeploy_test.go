@@ -10,18 +10,23 @@ import (
 	"github.com/auth0-http-api/cdk/stacks"
 )
 
+// gitHubDeploy is the GitHubDeploy stack of a run of the app.
+func gitHubDeploy(t *testing.T, run *appRun) *stack {
+	t.Helper()
+	deploy := run.stacks[stacks.GitHubDeployStackID]
+	if deploy == nil {
+		t.Fatalf("the app has no %s stack: is there a %q object in the context?\n%s", stacks.GitHubDeployStackID, stacks.GitHubDeployContextKey, run.Output)
+	}
+	return deploy
+}
+
 func shippedGitHubDeploy(t *testing.T) assertions.Template {
 	t.Helper()
-	shipped(t)
-	if shippedDeploy == nil {
-		t.Fatalf("cdk.json has no %q object, so the app has no %s stack", stacks.GitHubDeployContextKey, stacks.GitHubDeployStackID)
-	}
-	return stackTemplate(t, shippedDeploy)
+	return stackTemplate(t, gitHubDeploy(t, shipped(t)))
 }
 
 func TestSnapshotsGitHubDeploy(t *testing.T) {
-	shippedGitHubDeploy(t)
-	compareGolden(t, "github-deploy.template.json", normalizeTemplate(t, templateJSON(t, shippedDeploy)))
+	compareGolden(t, "github-deploy.template.json", normalizeTemplate(t, gitHubDeploy(t, shipped(t)).Template))
 }
 
 // Only jobs of the configured repository running in a stage's environment
@@ -106,17 +111,14 @@ func flattenJoin(value any) string {
 }
 
 func TestGitHubDeployUsesAnExistingProvider(t *testing.T) {
+	t.Parallel() // a run of the app of its own
 	context := cdkJSONContext(t)
 	context[stacks.GitHubDeployContextKey] = map[string]any{
 		"repository":         "acme/api",
 		"oidcProviderArn":    "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
 		"bootstrapQualifier": "acme1",
 	}
-	_, deploy, err := synth(context)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := stackTemplate(t, deploy)
+	template := stackTemplate(t, gitHubDeploy(t, runApp(t, context)))
 	cdkAssert(t, func() {
 		template.ResourceCountIs(jsii.String("AWS::IAM::OIDCProvider"), jsii.Number(0))
 		template.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{

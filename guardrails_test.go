@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
@@ -229,12 +228,12 @@ func TestWarnings(t *testing.T) {
 // The CLI prints the app's stderr on every synth and deploy, so a warning
 // printed there reaches the user, once per stage.
 func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
-	t.Parallel() // the app runs in a process of its own
-	output, exit := runApp(t, cdkJSONContext(t), t.TempDir())
-	if exit != 0 {
-		t.Fatalf("exit status %d:\n%s", exit, output)
+	run := shipped(t)
+	output := run.Output
+	if run.Exit != 0 {
+		t.Fatalf("exit status %d:\n%s", run.Exit, output)
 	}
-	for name := range shipped(t) {
+	for name := range run.stages(t) {
 		want := fmt.Sprintf("warning: stage %q still has the shipped example Auth0 settings", name)
 		if shippedStage(t, name).Issuer == "" { // its own issuer: its signers are the example
 			want = fmt.Sprintf("warning: stage %q still has the shipped example signer", name)
@@ -246,10 +245,11 @@ func TestShippedPlaceholdersWarnAtSynth(t *testing.T) {
 }
 
 func TestClientIDAudienceWarnsAtSynthNamingStageAndField(t *testing.T) {
-	t.Parallel() // the app runs in a process of its own
+	t.Parallel() // a run of the app of its own
 	context := cdkJSONContext(t)
 	context["stages.prod.auth0.audience"] = `["kbyuFDidLLm280LIwVFiazOqjO3ty8KH"]`
-	output, exit := runApp(t, context, t.TempDir())
+	run := runApp(t, context)
+	output, exit := run.Output, run.Exit
 	want := `warning: stage "prod": auth0.audience[0] "kbyuFDidLLm280LIwVFiazOqjO3ty8KH" looks like an Auth0 application client ID`
 	if exit != 0 || strings.Count(output, want) != 1 {
 		t.Errorf("exit %d, want 0 and one line %q:\n%s", exit, want, output)
@@ -338,40 +338,46 @@ func TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes(t *testing.T) {
 			awsapigatewayv2.NewCfnRoute(stack, jsii.String("Half"), &awsapigatewayv2.CfnRouteProps{ApiId: api.ApiId(), RouteKey: jsii.String("GET /half"), AuthorizationType: jsii.String("JWT")})
 		}, `route "GET /half" (Dev/Api/Half) is of type JWT but names no authorizer`},
 	}
+	// One synthesis of the dev stage alone with all three routes: default
+	// deny reports every route it refuses.
+	context := cdkJSONContext(t)
+	context[stacks.StagesContextKey] = map[string]any{"dev": context[stacks.StagesContextKey].(map[string]any)["dev"]}
+	delete(context, stacks.GitHubDeployContextKey)
+	apps, _, err := synth(context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := apps["dev"]
+	for _, c := range cases {
+		c.addRoute(stack, stack.Node().FindChild(jsii.String("HttpApi")).(awsapigatewayv2.HttpApi))
+	}
+	refusal := synthError(stack)
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			apps, _, err := synth(cdkJSONContext(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			stack := apps["dev"]
-			c.addRoute(stack, stack.Node().FindChild(jsii.String("HttpApi")).(awsapigatewayv2.HttpApi))
-			if err := synthError(stack); err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("want synth to fail with %q, got %v", c.want, err)
+			if refusal == nil || !strings.Contains(refusal.Error(), c.want) {
+				t.Errorf("want synth to fail with %q, got %v", c.want, refusal)
 			}
 		})
 	}
 }
 
-// nagFindings are cdk-nag's errors and warnings on a stack, as its stage's
-// cloud assembly records them.
-func nagFindings(stack awscdk.Stack) []string {
+// nagFindings are cdk-nag's errors and warnings on a stack, as its cloud
+// assembly records them.
+func nagFindings(s *stack) []string {
 	var findings []string
-	artifact := awscdk.Stage_Of(stack).Synth(nil).GetStackArtifact(stack.ArtifactId())
-	for _, m := range *artifact.Messages() {
-		if m.Level != cxapi.SynthesisMessageLevel_ERROR && m.Level != cxapi.SynthesisMessageLevel_WARNING {
+	for _, m := range s.Messages {
+		if m.Type != "aws:cdk:error" && m.Type != "aws:cdk:warning" {
 			continue
 		}
-		text := fmt.Sprint(m.Entry.Data)
-		if strings.Contains(text, "AwsSolutions-") || strings.Contains(text, "Serverless-") {
-			findings = append(findings, *m.Id+": "+text)
+		if strings.Contains(m.Data, "AwsSolutions-") || strings.Contains(m.Data, "Serverless-") {
+			findings = append(findings, m.Path+": "+m.Data)
 		}
 	}
 	return findings
 }
 
 func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		if findings := nagFindings(stack); len(findings) > 0 {
 			t.Errorf("stage %s: cdk-nag findings:\n%s", name, strings.Join(findings, "\n"))
 		}
@@ -437,7 +443,7 @@ func TestCdkNagRunsOnEveryStage(t *testing.T) {
 }
 
 func TestEverySuppressionHasAReason(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		var template struct {
 			Resources map[string]struct {
 				Metadata struct {
@@ -447,7 +453,7 @@ func TestEverySuppressionHasAReason(t *testing.T) {
 				}
 			}
 		}
-		if err := json.Unmarshal(templateJSON(t, stack), &template); err != nil {
+		if err := json.Unmarshal(stack.Template, &template); err != nil {
 			t.Fatal(err)
 		}
 		var count int
@@ -469,12 +475,12 @@ func TestEverySuppressionHasAReason(t *testing.T) {
 // the context in CDK_CONTEXT_JSON, and checks that a bad -c override stops it
 // with the message and a non-zero exit, leaving no template behind.
 func TestBadConfigFailsSynthWithoutTemplate(t *testing.T) {
-	t.Parallel() // the app runs in a process of its own
+	t.Parallel() // a run of the app of its own
 	context := cdkJSONContext(t)
 	context["stages.prod.auth0.domain"] = ""
 	context["stages.prod.function.timeoutSeconds"] = "45"
-	outdir := t.TempDir()
-	output, exit := runApp(t, context, outdir)
+	run := runApp(t, context)
+	output, exit, outdir := run.Output, run.Exit, run.dir
 	if exit != 1 {
 		t.Fatalf("want exit status 1, got %d\n%s", exit, output)
 	}

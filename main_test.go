@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -84,40 +89,226 @@ func synth(context map[string]any) (map[string]awscdk.Stack, awscdk.Stack, error
 	return apis, addGitHubDeploy(app, *deploy), nil
 }
 
+// appRun is one run of the app as the CDK CLI runs it: what it printed, its
+// exit status, and the stacks of the cloud assembly it wrote.
+type appRun struct {
+	Output string
+	Exit   int
+	dir    string // the cloud assembly
+	stacks map[string]*stack
+}
+
+// stack is a stack of a cloud assembly, as its manifests describe it.
+type stack struct {
+	Path                  string // the construct path, such as Dev/Api
+	TerminationProtection bool
+	Template              []byte         // compact JSON
+	Messages              []stackMessage // the annotations on its constructs
+}
+
+// stackMessage is an annotation on a construct, as the manifest records it.
+type stackMessage struct{ Path, Type, Data string }
+
 // runApp runs the app as the CDK CLI does, with the context in
-// CDK_CONTEXT_JSON and without bundling, and returns what it printed and its
-// exit status.
-func runApp(t *testing.T, context map[string]any, outdir string) (string, int) {
+// CDK_CONTEXT_JSON and without bundling, and reads the cloud assembly it
+// wrote. A run depends on nothing but the app's sources and the context,
+// so runs are kept under .local/test-app-runs/<sources>/<context>: a test
+// suite whose sources did not change synthesizes nothing again, and a
+// change to a source synthesizes each context anew. The assembly's asset
+// folders, which no test reads, are not kept.
+func runApp(t *testing.T, context map[string]any) *appRun {
 	t.Helper()
+	context = maps.Clone(context)
 	context["aws:cdk:bundling-stacks"] = []any{}
 	encoded, _ := json.Marshal(context)
+	digest, err := sourcesDigest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := sha256.Sum256(encoded)
+	runs := filepath.Join(".local", "test-app-runs", digest[:24])
+	dir := filepath.Join(runs, hex.EncodeToString(key[:12]))
+	if run, err := readRun(dir); err == nil {
+		return run
+	}
+	// The runs of other sources will not be read again: only the newest sources' are kept.
+	others, _ := filepath.Glob(filepath.Join(filepath.Dir(runs), "*"))
+	for _, other := range others {
+		if other != runs {
+			os.RemoveAll(other)
+		}
+	}
+	if err := os.MkdirAll(runs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(runs, "writing-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	outdir := filepath.Join(tmp, "cdk.out")
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), runAppEnv+"=1", "CDK_CONTEXT_JSON="+string(encoded), "CDK_OUTDIR="+outdir)
 	output, err := cmd.CombinedOutput()
+	run := &appRun{Output: string(output)}
 	if exit, ok := err.(*exec.ExitError); ok {
-		return string(output), exit.ExitCode()
+		run.Exit = exit.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return string(output), 0
+	assets, _ := filepath.Glob(filepath.Join(outdir, "asset.*"))
+	for _, asset := range assets {
+		os.RemoveAll(asset)
+	}
+	result, _ := json.Marshal(run)
+	if err := os.WriteFile(filepath.Join(tmp, "run.json"), result, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	renameErr := os.Rename(tmp, dir) // fails when a run beside this one kept it first
+	if run, err = readRun(dir); err != nil {
+		t.Fatal(errors.Join(renameErr, err))
+	}
+	return run
 }
 
-var (
-	shippedOnce   sync.Once
-	shippedStacks map[string]awscdk.Stack
-	shippedDeploy awscdk.Stack
-	shippedErr    error
-)
-
-// shipped is the app as cdk.json declares it, synthesized once for all tests.
-func shipped(t *testing.T) map[string]awscdk.Stack {
-	t.Helper()
-	context := cdkJSONContext(t)
-	shippedOnce.Do(func() { shippedStacks, shippedDeploy, shippedErr = synth(context) })
-	if shippedErr != nil {
-		t.Fatalf("the shipped cdk.json does not synthesize: %v", shippedErr)
+// readRun reads a kept run of the app, and its stacks.
+func readRun(dir string) (*appRun, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return nil, err
 	}
-	return shippedStacks
+	run := &appRun{dir: filepath.Join(dir, "cdk.out"), stacks: map[string]*stack{}}
+	if err := json.Unmarshal(data, run); err != nil {
+		return nil, err
+	}
+	if run.Exit == 0 {
+		return run, readAssembly(run.dir, run.stacks)
+	}
+	return run, nil
+}
+
+// metadataEntry is what the CDK recorded on a construct: an annotation, a logical ID…
+type metadataEntry struct {
+	Type string
+	Data any
+}
+
+// readAssembly reads the stacks of a cloud assembly and of the assemblies
+// nested in it (one per CDK Stage), by construct path.
+func readAssembly(dir string, into map[string]*stack) error {
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return err
+	}
+	var manifest struct {
+		Artifacts map[string]struct {
+			Type        string
+			DisplayName string
+			Properties  struct {
+				TemplateFile          string
+				TerminationProtection bool
+				DirectoryName         string
+			}
+			Metadata               map[string][]metadataEntry
+			AdditionalMetadataFile string // where the metadata is when it is not inline
+		}
+	}
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		return fmt.Errorf("%s: %v", dir, err)
+	}
+	for _, artifact := range manifest.Artifacts {
+		switch artifact.Type {
+		case "cdk:cloud-assembly":
+			if err := readAssembly(filepath.Join(dir, artifact.Properties.DirectoryName), into); err != nil {
+				return err
+			}
+		case "aws:cloudformation:stack":
+			template, err := os.ReadFile(filepath.Join(dir, artifact.Properties.TemplateFile))
+			if err != nil {
+				return err
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, template); err != nil {
+				return err
+			}
+			s := &stack{Path: artifact.DisplayName, TerminationProtection: artifact.Properties.TerminationProtection, Template: compact.Bytes()}
+			metadata := artifact.Metadata
+			if artifact.AdditionalMetadataFile != "" {
+				data, err := os.ReadFile(filepath.Join(dir, artifact.AdditionalMetadataFile))
+				if err == nil {
+					err = json.Unmarshal(data, &metadata)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			for path, entries := range metadata {
+				for _, entry := range entries {
+					s.Messages = append(s.Messages, stackMessage{Path: path, Type: entry.Type, Data: fmt.Sprint(entry.Data)})
+				}
+			}
+			into[s.Path] = s
+		}
+	}
+	return nil
+}
+
+// sourcesDigest is a digest of what a run of the app depends on besides
+// its context: the Go sources but tests, go.mod, go.sum, the pinned
+// Node.js in package-lock.json, and the Go version.
+var sourcesDigest = sync.OnceValues(func() (string, error) {
+	h := sha256.New()
+	fmt.Fprintln(h, runtime.Version())
+	skip := map[string]bool{".git": true, "node_modules": true, ".local": true, "cdk.out": true, "testdata": true, "web": true}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skip[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || path == "go.mod" || path == "go.sum" || path == "package-lock.json" {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d\n", path, len(data))
+			h.Write(data)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+})
+
+// stages are the API stacks of a run, by stage name, as cdk.json names them.
+func (r *appRun) stages(t *testing.T) map[string]*stack {
+	t.Helper()
+	if r.Exit != 0 {
+		t.Fatalf("the app exited with %d:\n%s", r.Exit, r.Output)
+	}
+	byName := map[string]*stack{}
+	for name := range cdkJSONContext(t)[stacks.StagesContextKey].(map[string]any) {
+		if s := r.stacks[apitemplate.StageID(name)+"/Api"]; s != nil {
+			byName[name] = s
+		}
+	}
+	return byName
+}
+
+// shipped is the app as cdk.json declares it, run once for all tests.
+func shipped(t *testing.T) *appRun {
+	t.Helper()
+	return runApp(t, cdkJSONContext(t))
+}
+
+// shippedStacks are the shipped app's API stacks, by stage name.
+func shippedStacks(t *testing.T) map[string]*stack {
+	t.Helper()
+	return shipped(t).stages(t)
 }
 
 func shippedStage(t *testing.T, name string) stacks.Stage {
@@ -147,27 +338,11 @@ func cdkAssert(t *testing.T, assertions func()) {
 	assertions()
 }
 
-// templateJSON is a stack's template, read from the cloud assembly of its
-// stage, which is synthesized once: CDK's Template.fromStack and
-// Annotations.fromStack synthesize the whole stage again at every call.
-func templateJSON(t *testing.T, stack awscdk.Stack) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(*awscdk.Stage_Of(stack).Synth(nil).Directory(), *stack.TemplateFile()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, data); err != nil {
-		t.Fatal(err)
-	}
-	return compact.Bytes()
-}
-
 // stackTemplate is a stack's template for CDK's assertions.
-func stackTemplate(t *testing.T, stack awscdk.Stack) assertions.Template {
+func stackTemplate(t *testing.T, s *stack) assertions.Template {
 	t.Helper()
 	var template map[string]any
-	if err := json.Unmarshal(templateJSON(t, stack), &template); err != nil {
+	if err := json.Unmarshal(s.Template, &template); err != nil {
 		t.Fatal(err)
 	}
 	return assertions.Template_FromJSON(&template, nil)
@@ -277,9 +452,9 @@ func lineDiff(a, b []string) string {
 }
 
 func TestSnapshots(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		t.Run(name, func(t *testing.T) {
-			template := templateJSON(t, stack)
+			template := stack.Template
 			compareGolden(t, name+".template.json", normalizeTemplate(t, template))
 			api, err := apitemplate.Parse(template)
 			if err != nil {
@@ -299,13 +474,13 @@ func TestSnapshots(t *testing.T) {
 // The deployed page's openapi.json derives from the route table before the
 // template exists; it must say what `apictl openapi` reads from the template.
 func TestPageOpenAPIDocumentIsTheTemplates(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
 		if stage.Issuer == "" {
 			continue // a stage that is its own issuer has no page
 		}
 		t.Run(name, func(t *testing.T) {
-			fromTemplate, err := apitemplate.Parse(templateJSON(t, stack))
+			fromTemplate, err := apitemplate.Parse(stack.Template)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -330,21 +505,21 @@ func TestEveryStageInCDKJSONIsSynthesized(t *testing.T) {
 	if !ok || len(stages) == 0 {
 		t.Fatal("cdk.json declares no stages")
 	}
-	apps := shipped(t)
+	apps := shippedStacks(t)
 	for name := range stages {
 		stack, ok := apps[name]
 		if !ok {
 			t.Errorf("stage %q of cdk.json has no stack", name)
 			continue
 		}
-		if got, want := *stack.Node().Path(), apitemplate.StageID(name)+"/Api"; got != want {
+		if got, want := stack.Path, apitemplate.StageID(name)+"/Api"; got != want {
 			t.Errorf("stage %q: stack path %q, want %q (deployed with npx cdk deploy '%s/*')", name, got, want, apitemplate.StageID(name))
 		}
 	}
 }
 
 func TestAuthorizer(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -385,7 +560,7 @@ func wellKnownRoutes(stage stacks.Stage) int {
 }
 
 func TestRoutesFollowTheRouteTable(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -418,7 +593,7 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 }
 
 func TestStageHasThrottlingAndAccessLogs(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -460,7 +635,7 @@ func TestStageHasThrottlingAndAccessLogs(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -504,7 +679,7 @@ func TestFunctions(t *testing.T) {
 // responses, whose answers are cached per token AND route, and whose function
 // learns each route's permissions from the route table.
 func TestPermissionsAuthorizer(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -519,7 +694,7 @@ func TestPermissionsAuthorizer(t *testing.T) {
 					"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey"},
 				})
 			})
-			api, err := apitemplate.Parse(templateJSON(t, stack))
+			api, err := apitemplate.Parse(stack.Template)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -548,14 +723,11 @@ func TestPermissionsAuthorizer(t *testing.T) {
 }
 
 func TestContextOverridesAStageField(t *testing.T) {
+	t.Parallel() // a run of the app of its own
 	context := cdkJSONContext(t)
 	context["stages.dev.auth0.domain"] = "acme-dev.eu.auth0.com"
 	context["stages.dev.auth0.audience"] = `["https://api.acme.test","https://other.acme.test"]`
-	apps, _, err := synth(context)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := apitemplate.Parse(templateJSON(t, apps["dev"]))
+	api, err := apitemplate.Parse(runApp(t, context).stages(t)["dev"].Template)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +744,7 @@ func TestContextOverridesAStageField(t *testing.T) {
 // strict CSP, the single-page fallback, the page's URL among the API's CORS
 // origins, and config.json deployed with the API's URL.
 func TestWebPage(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
 		if stage.Config.Web.Auth0ClientID == "" {
 			if stage.Issuer != "" {
@@ -620,7 +792,7 @@ func TestWebPage(t *testing.T) {
 			})
 			// The CSP names the tenant; the deployment writes the page and
 			// config.json, whose API URL is resolved at deploy time.
-			data := string(templateJSON(t, stack))
+			data := string(stack.Template)
 			wants := []string{"connect-src 'self' " + strings.TrimSuffix(stage.Issuer, "/"), "frame-ancestors 'none'", "worker-src 'self' blob:"}
 			if stage.Config.Domain.Name != "" {
 				// The API's URL is known at synth: the CSP names it exactly.
@@ -642,7 +814,7 @@ func TestWebPage(t *testing.T) {
 // termination protection where they are kept; and its tags are on every
 // resource that takes tags.
 func TestProductionReadiness(t *testing.T) {
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -677,10 +849,10 @@ func TestProductionReadiness(t *testing.T) {
 					}
 				}
 			})
-			if got := *stack.TerminationProtection(); got != config.Retains() {
+			if got := stack.TerminationProtection; got != config.Retains() {
 				t.Errorf("termination protection %v, want %v (it goes with retaining the stage's data)", got, config.Retains())
 			}
-			data := string(templateJSON(t, stack))
+			data := string(stack.Template)
 			for key, value := range config.Tags {
 				if !strings.Contains(data, `{"Key":"`+key+`","Value":"`+value+`"}`) {
 					t.Errorf("tag %s=%s is on no resource", key, value)
@@ -698,7 +870,7 @@ func TestProductionReadiness(t *testing.T) {
 // execute-api endpoint disabled, and ApiUrl the domain's.
 func TestCustomDomain(t *testing.T) {
 	withDomain := 0
-	for name, stack := range shipped(t) {
+	for name, stack := range shippedStacks(t) {
 		domain := shippedStage(t, name).Config.Domain
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
@@ -737,12 +909,9 @@ func TestCustomDomain(t *testing.T) {
 // next key generation; only the current one may sign, and it is the one the
 // outputs name, so that a rotation makes sign a key that was already published.
 func TestSelfHostedIssuerPublishesTheNextKeyAheadOfSigning(t *testing.T) {
+	t.Parallel() // a run of the app of its own
 	context := cdkJSONContext(t)
 	context["stages.ci.selfHostedIssuer.keyGeneration"] = "2"
-	apps, _, err := synth(context)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var template struct {
 		Resources map[string]struct {
 			Type       string
@@ -750,7 +919,7 @@ func TestSelfHostedIssuerPublishesTheNextKeyAheadOfSigning(t *testing.T) {
 		}
 		Outputs map[string]struct{ Value any }
 	}
-	if err := json.Unmarshal(templateJSON(t, apps["ci"]), &template); err != nil {
+	if err := json.Unmarshal(runApp(t, context).stages(t)["ci"].Template, &template); err != nil {
 		t.Fatal(err)
 	}
 	generation := map[string]string{} // logical ID -> "generation N"
