@@ -32,6 +32,7 @@ type browserRun struct {
 // as alice and then bob, calling every route: each status must be what the
 // access matrix says for the user's grants.
 func TestSignInInChromium(t *testing.T) {
+	t.Parallel() // the browser and Vite run as processes of their own
 	chromium := orDefault(os.Getenv("CHROMIUM"), "/usr/bin/chromium")
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("Chromium is not installed at %s, and this test signs in in a real browser: install Debian's package with `sudo apt-get update && sudo apt-get install -y chromium` (.ci/run does), or set CHROMIUM to a Chromium binary", chromium)

@@ -21,12 +21,14 @@ import (
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 )
 
-// buildApictl builds this command once for the tests that run it as a user would.
+// buildApictl builds this command for the tests that run it as a user would.
+// go run links it once into the Go build cache and -exec copies it out;
+// go build -o would link it again for every test.
 func buildApictl(t *testing.T) string {
 	t.Helper()
 	binary := filepath.Join(t.TempDir(), "apictl")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if out, err := exec.Command("go", "run", "-exec", "cp", ".", binary).CombinedOutput(); err != nil {
+		t.Fatalf("go run -exec cp: %v\n%s", err, out)
 	}
 	return binary
 }
@@ -95,6 +97,7 @@ func startLocal(t *testing.T, stage string) *localRun {
 }
 
 func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
+	t.Parallel() // apictl runs as a process of its own
 	r := startLocal(t, "dev")
 	apictl, state, port, issuerPort, cmd, lines := r.apictl, r.state, r.port, r.issuerPort, r.cmd, r.stdout
 	var printed strings.Builder
@@ -153,6 +156,7 @@ func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
 // well-known function publishes the dev issuer's key, read from the KMS
 // stand-in that plays the stage's key, and the dev issuer's tokens pass.
 func TestLocalServesAStageThatIsItsOwnIssuerWithTheDevIssuer(t *testing.T) {
+	t.Parallel() // apictl runs as a process of its own
 	r := startLocal(t, "ci")
 	go func() {
 		for r.stdout.Scan() {

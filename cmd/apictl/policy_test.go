@@ -115,6 +115,7 @@ func TestHelpListsCommands(t *testing.T) {
 // A stack outside any stage, such as GitHubDeploy, is checked under its name
 // with the real cfn-guard, next to the stages.
 func TestPolicyChecksStacksOutsideAStage(t *testing.T) {
+	t.Parallel() // cfn-guard runs as a process of its own
 	cdkOut := t.TempDir()
 	logGroup := `{"Resources":{"Logs":{"Type":"AWS::Logs::LogGroup","Properties":{}}}}`
 	for path, content := range map[string]string{
