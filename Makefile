@@ -23,7 +23,7 @@ synth: $(NODE_MODULES)
 
 ## test: unit, snapshot and handler tests (the README's test command)
 test: $(NODE_MODULES)
-	go test ./...
+	go test -count=1 ./...
 
 ## update-snapshots: rewrite testdata/ and api/ (the OpenAPI documents) from the current code; review the diff before committing
 update-snapshots: $(NODE_MODULES)
