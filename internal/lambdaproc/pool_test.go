@@ -26,7 +26,7 @@ var faultyBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	binary := filepath.Join(dir, "bootstrap")
-	return binary, gobuild.BuildForHost(context.Background(), root, binary, "./internal/lambdaproc/testdata/faulty")
+	return binary, gobuild.BuildForHost(context.Background(), root, map[string]string{binary: "./internal/lambdaproc/testdata/faulty"})
 })
 
 // faultyPool runs testdata/faulty, whose request path picks how it misbehaves.

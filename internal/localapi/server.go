@@ -288,36 +288,37 @@ func environment(fn apitemplate.Function, issuer string, extra map[string]string
 // startFunctions builds the functions ids of api for this machine into
 // buildDir, and starts a warm pool for each.
 func startFunctions(ctx context.Context, cfg Config, api *apitemplate.API, issuer, buildDir string, ids []string) (map[string]*lambdaproc.Pool, error) {
+	binaries := map[string]string{} // output -> package
+	for _, id := range ids {
+		binaries[filepath.Join(buildDir, id, "bootstrap")] = api.Functions[id].GoPackage
+	}
+	if len(ids) > 0 {
+		if err := gobuild.BuildForHost(ctx, cfg.Root, binaries); err != nil {
+			return nil, err
+		}
+	}
 	pools := map[string]*lambdaproc.Pool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make([]error, 0)
 	for _, id := range ids {
 		fn := api.Functions[id]
+		timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
+		if isAuthorizerFunction(api, id) {
+			timeout = min(timeout, LambdaAuthorizerTimeout)
+		}
+		pool := lambdaproc.NewPool(lambdaproc.Function{
+			Name: id, Binary: filepath.Join(buildDir, id, "bootstrap"), Environment: environment(fn, issuer, cfg.FunctionEnvironment), Timeout: timeout,
+			MemoryMiB: fn.MemoryMiB, MaxProcesses: cfg.MaxProcesses, Output: cfg.FunctionOutput,
+		})
+		pools[id] = pool
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			binary := filepath.Join(buildDir, id, "bootstrap")
-			err := gobuild.BuildForHost(ctx, cfg.Root, binary, fn.GoPackage)
-			var pool *lambdaproc.Pool
-			if err == nil {
-				timeout := min(time.Duration(fn.TimeoutSeconds)*time.Second, cfg.IntegrationTimeout)
-				if isAuthorizerFunction(api, id) {
-					timeout = min(timeout, LambdaAuthorizerTimeout)
-				}
-				pool = lambdaproc.NewPool(lambdaproc.Function{
-					Name: id, Binary: binary, Environment: environment(fn, issuer, cfg.FunctionEnvironment), Timeout: timeout,
-					MemoryMiB: fn.MemoryMiB, MaxProcesses: cfg.MaxProcesses, Output: cfg.FunctionOutput,
-				})
-				err = pool.Warm(ctx)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
+			if err := pool.Warm(ctx); err != nil {
+				mu.Lock()
 				errs = append(errs, err)
-			}
-			if pool != nil {
-				pools[id] = pool
+				mu.Unlock()
 			}
 		}()
 	}
