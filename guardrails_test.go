@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,7 +15,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/stacks"
 )
 
@@ -384,24 +384,82 @@ func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
 	}
 }
 
-func TestCdkNagRunsOnEveryStage(t *testing.T) {
-	apps, _, err := synth(cdkJSONContext(t))
-	if err != nil {
-		t.Fatal(err)
+// cdk-nag checks every stack of the app, each stage's and those outside a
+// stage: its reports, which the app writes beside the templates, list each
+// function and role of each stack under the rules that apply to it, whether
+// compliant or suppressed. A stack the aspects missed has no rows.
+func TestCdkNagChecksEveryStack(t *testing.T) {
+	run := shipped(t)
+	checked := map[string]bool{} // "<rule> <construct path>"
+	reports, _ := filepath.Glob(filepath.Join(run.dir, "*-NagReport.csv"))
+	for _, report := range reports {
+		file, err := os.Open(report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(file).ReadAll()
+		file.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", report, err)
+		}
+		for _, row := range rows[1:] { // Rule ID, Resource ID, Compliance, …
+			checked[row[0]+" "+row[1]] = true
+		}
 	}
-	for _, stack := range apps {
-		// A function with CDK's defaults: managed policy, default memory and
-		// timeout, no tracing, no log retention.
-		awslambda.NewFunction(stack, jsii.String("Careless"), &awslambda.FunctionProps{
-			Runtime: awslambda.Runtime_NODEJS_22_X(), Handler: jsii.String("index.handler"),
-			Code: awslambda.Code_FromInline(jsii.String("x")),
-		})
+	rulesFor := map[string][]string{
+		"AWS::Lambda::Function": {"Serverless-LambdaTracing", "Serverless-LambdaDLQ"},
+		"AWS::IAM::Role":        {"AwsSolutions-IAM4", "AwsSolutions-IAM5"},
 	}
-	// With the recommended flag @aws-cdk/core:annotationsInValidationReport,
-	// cdk-nag's errors fail the synth and land in the validation report.
-	app := apps["dev"].Node().Root().(awscdk.App)
-	if err := synthError(apps["dev"]); err == nil {
-		t.Fatal("synth accepted functions that break cdk-nag rules")
+	for name, s := range run.stacks {
+		paths := map[string]string{} // logical ID -> construct path
+		for _, m := range s.Messages {
+			if m.Type == "aws:cdk:logicalId" {
+				paths[m.Data] = strings.TrimPrefix(m.Path, "/")
+			}
+		}
+		var template struct {
+			Resources map[string]struct{ Type string }
+		}
+		if err := json.Unmarshal(s.Template, &template); err != nil {
+			t.Fatal(err)
+		}
+		covered := 0
+		for id, resource := range template.Resources {
+			for _, rule := range rulesFor[resource.Type] {
+				covered++
+				if !checked[rule+" "+paths[id]] {
+					t.Errorf("stack %s: cdk-nag did not check %s (%s) against %s", name, id, paths[id], rule)
+				}
+			}
+		}
+		if covered == 0 {
+			t.Errorf("stack %s has no function or role, so this test cannot tell whether cdk-nag checked it", name)
+		}
+	}
+}
+
+// A cdk-nag finding fails the synth: addPolicyChecks on a stage with a
+// function of CDK's defaults (managed policy, default memory, no tracing, no
+// dead-letter queue). With the recommended flag
+// @aws-cdk/core:annotationsInValidationReport, the errors land in the
+// validation report.
+func TestCdkNagFindingsFailTheSynth(t *testing.T) {
+	context := map[string]any{}
+	for key, value := range cdkJSONContext(t) {
+		if strings.HasPrefix(key, "@aws-cdk") {
+			context[key] = value
+		}
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &context})
+	stage := awscdk.NewStage(app, jsii.String("Careless"), nil)
+	addPolicyChecks(stage)
+	stack := awscdk.NewStack(stage, jsii.String("Api"), nil)
+	awslambda.NewFunction(stack, jsii.String("Careless"), &awslambda.FunctionProps{
+		Runtime: awslambda.Runtime_NODEJS_22_X(), Handler: jsii.String("index.handler"),
+		Code: awslambda.Code_FromInline(jsii.String("x")),
+	})
+	if err := synthError(stack); err == nil {
+		t.Fatal("synth accepted a function that breaks cdk-nag rules")
 	}
 	data, err := os.ReadFile(filepath.Join(*app.Outdir(), "validation-report.json"))
 	if err != nil {
@@ -428,16 +486,14 @@ func TestCdkNagRunsOnEveryStage(t *testing.T) {
 			}
 		}
 	}
-	for name := range apps {
-		for _, finding := range []string{
-			"AwsSolutions-IAM4 " + apitemplate.StageID(name) + "/Api/Careless/ServiceRole/Resource",
-			"Serverless-LambdaDefaultMemorySize " + apitemplate.StageID(name) + "/Api/Careless/Resource",
-			"Serverless-LambdaTracing " + apitemplate.StageID(name) + "/Api/Careless/Resource",
-			"Serverless-LambdaDLQ " + apitemplate.StageID(name) + "/Api/Careless/Resource",
-		} {
-			if !found[finding] {
-				t.Errorf("cdk-nag did not report %s", finding)
-			}
+	for _, finding := range []string{
+		"AwsSolutions-IAM4 Careless/Api/Careless/ServiceRole/Resource",
+		"Serverless-LambdaDefaultMemorySize Careless/Api/Careless/Resource",
+		"Serverless-LambdaTracing Careless/Api/Careless/Resource",
+		"Serverless-LambdaDLQ Careless/Api/Careless/Resource",
+	} {
+		if !found[finding] {
+			t.Errorf("cdk-nag did not report %s", finding)
 		}
 	}
 }
