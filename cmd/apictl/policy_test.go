@@ -113,13 +113,13 @@ func TestHelpListsCommands(t *testing.T) {
 }
 
 // A stack outside any stage, such as GitHubDeploy, is checked under its name
-// with the real cfn-guard, next to the stages.
+// with the real cfn-guard, next to the stages, in the same run.
 func TestPolicyChecksStacksOutsideAStage(t *testing.T) {
 	t.Parallel() // cfn-guard runs as a process of its own
 	cdkOut := t.TempDir()
 	logGroup := `{"Resources":{"Logs":{"Type":"AWS::Logs::LogGroup","Properties":{}}}}`
 	for path, content := range map[string]string{
-		"assembly-Dev/DevApi.template.json": `{"Resources":{"Topic":{"Type":"AWS::SNS::Topic","Properties":{}}}}`,
+		"assembly-Dev/DevApi.template.json": logGroup,
 		"Outside.template.json":             logGroup,
 		"waivers.json":                      `{"waivers":[]}`,
 	} {
@@ -138,11 +138,15 @@ func TestPolicyChecksStacksOutsideAStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	// Both templates go to one cfn-guard run; each finding is the right stack's.
+	found := map[string]bool{}
 	for _, f := range findings {
-		found = found || (f.stage == "Outside" && f.rule == "cloudwatch_log_group_encrypted_check" && f.resource == "Logs")
+		found[f.stage+" "+f.rule+" "+f.resource] = true
 	}
-	if !found {
+	if !found["Outside cloudwatch_log_group_encrypted_check Logs"] {
 		t.Errorf("an unencrypted log group in a stack outside a stage gave no finding: %+v", findings)
+	}
+	if !found["dev cloudwatch_log_group_encrypted_check Logs"] {
+		t.Errorf("an unencrypted log group in the dev stage gave no finding: %+v", findings)
 	}
 }
