@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +57,7 @@ func failingIssuers(t *testing.T) map[string]string {
 }
 
 func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
+	t.Parallel() // after the serial tests, so echo counts only its own calls
 	echo := suite.functions[functionID(t, "./functions/claimsecho")]
 	for name, issuer := range failingIssuers(t) {
 		t.Run(name, func(t *testing.T) {
@@ -83,8 +86,10 @@ func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 	}
 }
 
-// faultyAPI runs the faulty test function behind a public greedy route.
-func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration) *Server {
+// faultyAPI runs the faulty test function behind a public greedy route,
+// with a build folder and servers of its own, so that tests that use it can
+// run in parallel.
+func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration, configure ...func(*Config)) *Server {
 	t.Helper()
 	api := &apitemplate.API{
 		Issuer: suite.issuer.URL, Audience: suite.api.Audience,
@@ -93,10 +98,14 @@ func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration) *Ser
 			"Faulty": {GoPackage: "./internal/lambdaproc/testdata/faulty", TimeoutSeconds: timeoutSeconds, MemoryMiB: 128},
 		},
 	}
-	local, err := Start(context.Background(), Config{
+	cfg := Config{
 		Root: suite.root, API: api, Addr: "127.0.0.1:0", MaxProcesses: 2,
-		BuildDir: filepath.Join(suite.tmp, "faulty-build"), IntegrationTimeout: integration,
-	})
+		BuildDir: t.TempDir(), IntegrationTimeout: integration,
+	}
+	for _, change := range configure {
+		change(&cfg)
+	}
+	local, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +114,7 @@ func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration) *Ser
 }
 
 func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing.T) {
+	t.Parallel()
 	local := faultyAPI(t, 1, 0)
 	firstPID := string(callAt(t, local.URL, "GET", "/ok", "").body)
 	cases := []struct {
@@ -141,6 +151,7 @@ func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing
 }
 
 func TestIntegrationTimeoutIs503(t *testing.T) {
+	t.Parallel()
 	// The function may run 3 s but API Gateway gives up first.
 	local := faultyAPI(t, 3, 500*time.Millisecond)
 	if resp := callAt(t, local.URL, "GET", "/sleep", ""); resp.status != 503 || string(resp.body) != `{"message":"Service Unavailable"}` {
@@ -152,11 +163,17 @@ func TestIntegrationTimeoutIs503(t *testing.T) {
 // the process it started on, with its answer, and the next request is served
 // by the new version's process.
 func TestReloadLetsRequestsInFlightFinishOnTheOldVersion(t *testing.T) {
-	local := faultyAPI(t, 3, 0)
+	t.Parallel()
+	release := filepath.Join(t.TempDir(), "release")
+	started := &lineWatcher{want: "faulty: slow request started", seen: make(chan struct{})}
+	local := faultyAPI(t, 3, 0, func(cfg *Config) {
+		cfg.FunctionEnvironment = map[string]string{"FAULTY_RELEASE": release}
+		cfg.FunctionOutput = started
+	})
 	before := string(callAt(t, local.URL, "GET", "/ok", "").body)
 	slow := make(chan response, 1)
 	go func() { slow <- callAt(t, local.URL, "GET", "/slow", "") }()
-	time.Sleep(300 * time.Millisecond) // the slow request has reached its process
+	<-started.seen // the slow request has reached its process, which holds it until released
 	api := *local.current.Load().api
 	rebuilt, err := local.Reload(context.Background(), &api, []string{"Faulty"})
 	if err != nil || !slices.Equal(rebuilt, []string{"Faulty"}) {
@@ -166,14 +183,39 @@ func TestReloadLetsRequestsInFlightFinishOnTheOldVersion(t *testing.T) {
 	if after.status != 200 || string(after.body) == before {
 		t.Errorf("after the reload: %d %s, want a new process (was %s)", after.status, after.body, before)
 	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	old := <-slow
 	if old.status != 200 || string(old.body) != before {
 		t.Errorf("the request in flight: %d %s, want the old process's answer %s", old.status, old.body, before)
 	}
 }
 
+// lineWatcher is a function output that closes seen once a line holds want.
+type lineWatcher struct {
+	mu   sync.Mutex
+	want string
+	seen chan struct{}
+	buf  strings.Builder
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() < 1<<16 {
+		w.buf.Write(p)
+	}
+	if w.seen != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+		w.seen = nil
+	}
+	return len(p), nil
+}
+
 // A reload that fails to build keeps the current version serving.
 func TestAFailedReloadKeepsServing(t *testing.T) {
+	t.Parallel()
 	local := faultyAPI(t, 3, 0)
 	api := *local.current.Load().api
 	api.Functions = map[string]apitemplate.Function{"Faulty": {GoPackage: "./internal/lambdaproc/testdata/nope", TimeoutSeconds: 3, MemoryMiB: 128}}

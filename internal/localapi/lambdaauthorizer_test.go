@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -136,11 +135,13 @@ func TestLambdaAuthorizerAnswers(t *testing.T) {
 // With its issuer's keys unreachable, slow or too large, the permissions
 // authorizer denies (fail closed), and public routes still serve.
 func TestPermissionsAuthorizerFailsClosed(t *testing.T) {
+	t.Parallel()
 	for name, issuer := range failingIssuers(t) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			local, err := Start(context.Background(), Config{
 				Root: suite.root, API: suite.api, Issuer: issuer, Addr: "127.0.0.1:0", MaxProcesses: 1,
-				BuildDir: filepath.Join(suite.tmp, "fail-closed-build"),
+				BuildDir: t.TempDir(),
 			})
 			if err != nil {
 				t.Fatal(err)

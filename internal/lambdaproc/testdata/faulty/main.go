@@ -28,7 +28,19 @@ func handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error
 	case "/bare":
 		return map[string]string{"hello": "world"}, nil
 	case "/slow":
-		time.Sleep(time.Second)
+		// Says it started, then answers once the test creates the file that
+		// FAULTY_RELEASE names: the test acts while this request is in flight.
+		fmt.Fprintln(os.Stderr, "faulty: slow request started")
+		for {
+			if _, err := os.Stat(os.Getenv("FAULTY_RELEASE")); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
 	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: 200,
