@@ -9,6 +9,8 @@ package livereload
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -45,6 +47,10 @@ type Watcher struct {
 	// appPending: a change to the app was in a batch that failed, so the next
 	// reload synthesizes again even if its own files are only code.
 	appPending bool
+	// served is the digest of the relevant files that the version served
+	// was built from, "" when unknown: a save that brings them back to it,
+	// such as an editor's undo of a failed change, has nothing to reload.
+	served string
 }
 
 // skipped are the folders whose files never change what the local API serves.
@@ -60,6 +66,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err := w.watchTree(watcher, w.Root); err != nil {
 		return err
 	}
+	w.served, _ = w.digest()
 	fmt.Fprintln(w.Log, Ready)
 	debounce := w.Debounce
 	if debounce == 0 {
@@ -125,6 +132,34 @@ func (w *Watcher) relevant(path string) (string, bool) {
 	return "", false
 }
 
+// digest is a digest of every relevant file under Root, by path and content.
+func (w *Watcher) digest() (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(w.Root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != w.Root && (skipped[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, ok := w.relevant(path)
+		if !ok {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", rel, len(data))
+		h.Write(data)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), err
+}
+
 // changesTheApp tells whether a file is part of the CDK app, so that the
 // template may change: then the app is synthesized again.
 func changesTheApp(rel string) bool {
@@ -137,6 +172,15 @@ func changesTheApp(rel string) bool {
 func (w *Watcher) reload(ctx context.Context, files []string) {
 	started := time.Now()
 	what := strings.Join(files, ", ")
+	digest, err := w.digest()
+	if err != nil {
+		digest = ""
+	}
+	if digest != "" && digest == w.served {
+		w.appPending = false
+		fmt.Fprintf(w.Log, "reload: %s changed back to the version served: nothing to do\n", what)
+		return
+	}
 	appChanged := w.appPending || slices.ContainsFunc(files, changesTheApp)
 	fail := func(output string) {
 		w.appPending = appChanged
@@ -171,6 +215,7 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 		return
 	}
 	if !synthesized && len(rebuild) == 0 {
+		w.served = digest
 		fmt.Fprintf(w.Log, "reload: %s changed: no function uses it, nothing to do\n", what)
 		return
 	}
@@ -179,7 +224,7 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 		fail(err.Error())
 		return
 	}
-	w.API, w.appPending = api, false
+	w.API, w.appPending, w.served = api, false, digest
 	var packages []string
 	for _, id := range rebuilt {
 		packages = append(packages, api.Functions[id].GoPackage)
