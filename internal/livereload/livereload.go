@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -242,6 +241,8 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 
 // affected lists the functions whose Go package imports, directly or not, a
 // package of a changed file. A change to go.mod or go.sum affects them all.
+// One go list answers for every function, since each go command costs about
+// a quarter of a second of CPU before it does anything.
 func (w *Watcher) affected(ctx context.Context, api *apitemplate.API, files []string) ([]string, error) {
 	dirs := map[string]bool{}
 	everything := false
@@ -249,32 +250,40 @@ func (w *Watcher) affected(ctx context.Context, api *apitemplate.API, files []st
 		everything = everything || file == "go.mod" || file == "go.sum"
 		dirs[filepath.Join(w.Root, filepath.Dir(file))] = true
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var packages []string
+	for _, fn := range api.Functions {
+		if fn.GoPackage != "" && !slices.Contains(packages, fn.GoPackage) {
+			packages = append(packages, fn.GoPackage)
+		}
+	}
+	if len(packages) == 0 {
+		return nil, nil
+	}
+	// Every package the functions build from, with its folder and its own
+	// dependencies' import paths.
+	args := append([]string{"list", "-e", "-deps", "-f", `{{.ImportPath}}{{"\t"}}{{.Dir}}{{"\t"}}{{join .Deps " "}}`}, packages...)
+	out, err := gobuild.GoCommand(ctx, w.Root, args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %v", strings.Join(packages, " "), err)
+	}
+	dirOf := map[string]string{}    // import path -> folder
+	depsOf := map[string][]string{} // folder -> import paths it builds from
+	for line := range strings.Lines(string(out)) {
+		fields := strings.SplitN(strings.TrimSuffix(line, "\n"), "\t", 3)
+		if len(fields) == 3 {
+			dirOf[fields[0]] = fields[1]
+			depsOf[fields[1]] = strings.Fields(fields[2])
+		}
+	}
 	var affected []string
-	var errs []error
 	for id, fn := range api.Functions {
 		if fn.GoPackage == "" {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := gobuild.GoCommand(ctx, w.Root, "list", "-e", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", fn.GoPackage).Output()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("go list %s: %v", fn.GoPackage, err))
-				return
-			}
-			if everything || slices.ContainsFunc(strings.Fields(string(out)), func(dir string) bool { return dirs[dir] }) {
-				affected = append(affected, id)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errs[0]
+		dir := filepath.Join(w.Root, fn.GoPackage)
+		if everything || dirs[dir] || slices.ContainsFunc(depsOf[dir], func(dep string) bool { return dirs[dirOf[dep]] }) {
+			affected = append(affected, id)
+		}
 	}
 	slices.Sort(affected)
 	return affected, nil
