@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -22,8 +23,69 @@ import (
 	"github.com/auth0-http-api/cdk/internal/localapi"
 )
 
-// smokeSetup starts a fake Auth0 and a local API that serves the dev template
-// changed by change, and sets the clients' credentials in the environment.
+// smokeServers are the fake Auth0 and the local API that the smoke tests
+// share. Each test serves its own version of the dev template through
+// Reload, which builds and starts nothing when the functions are the same,
+// so only the first test pays for them. The smoke tests set the
+// environment, so they run one at a time. TestMain closes them.
+var smokeServers struct {
+	once     sync.Once
+	auth0    *httptest.Server
+	local    *localapi.Server
+	buildDir string
+	err      error
+}
+
+func startSmokeServers(api *apitemplate.API) error {
+	smokeServers.once.Do(func() {
+		// The dev issuer stands in for Auth0: the client-credentials grant, with
+		// the machine clients of dev-users.json, speaking Auth0's wire protocol.
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			smokeServers.err = err
+			return
+		}
+		auth0 := devissuer.New("", key)
+		smokeServers.auth0 = httptest.NewServer(auth0)
+		directory, err := devissuer.LoadDirectory(filepath.Join("..", "..", "dev-users.json"))
+		if err != nil {
+			smokeServers.err = err
+			return
+		}
+		auth0.URL, auth0.Directory, auth0.Audiences = smokeServers.auth0.URL+"/", directory, api.Audience
+		if smokeServers.buildDir, err = os.MkdirTemp("", "apictl-smoke-"); err != nil {
+			smokeServers.err = err
+			return
+		}
+		root, _ := gobuild.ModuleRoot()
+		smokeServers.local, smokeServers.err = localapi.Start(context.Background(), localapi.Config{
+			Root: root, API: api, Issuer: auth0.URL, Addr: "127.0.0.1:0", MaxProcesses: 2, BuildDir: smokeServers.buildDir,
+		})
+	})
+	return smokeServers.err
+}
+
+func closeSmokeServers() {
+	if smokeServers.local != nil {
+		smokeServers.local.Close()
+	}
+	if smokeServers.auth0 != nil {
+		smokeServers.auth0.Close()
+	}
+	if smokeServers.buildDir != "" {
+		os.RemoveAll(smokeServers.buildDir)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	closeSmokeServers()
+	os.Exit(code)
+}
+
+// smokeSetup serves the dev template changed by change on the shared local
+// API, with the shared fake Auth0, and sets the clients' credentials in the
+// environment.
 func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, tokenURL string) {
 	t.Helper()
 	cdkOut = goldenCloudAssembly(t)
@@ -31,37 +93,22 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The dev issuer stands in for Auth0: the client-credentials grant, with
-	// the machine clients of dev-users.json, speaking Auth0's wire protocol.
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	auth0 := devissuer.New("", key)
-	server := httptest.NewServer(auth0)
-	t.Cleanup(server.Close)
-	directory, err := devissuer.LoadDirectory(filepath.Join("..", "..", "dev-users.json"))
-	if err != nil {
+	if err := startSmokeServers(api); err != nil {
 		t.Fatal(err)
 	}
-	auth0.URL, auth0.Directory, auth0.Audiences = server.URL+"/", directory, api.Audience
-
 	served := *api
 	served.Routes = slices.Clone(api.Routes)
 	if change != nil {
 		change(&served)
 	}
-	root, _ := gobuild.ModuleRoot()
-	local, err := localapi.Start(context.Background(), localapi.Config{
-		Root: root, API: &served, Issuer: auth0.URL, Addr: "127.0.0.1:0", MaxProcesses: 2,
-		BuildDir: filepath.Join(t.TempDir(), "build"),
-	})
-	if err != nil {
-		t.Fatal(err)
+	if rebuilt, err := smokeServers.local.Reload(context.Background(), &served, nil); err != nil || len(rebuilt) > 0 {
+		t.Fatalf("serving the test's API: rebuilt %v, %v", rebuilt, err)
 	}
-	t.Cleanup(local.Close)
 	t.Setenv("AUTH0_CLIENT_ID", "dev-smoke-full")
 	t.Setenv("AUTH0_CLIENT_SECRET", "dev-only-secret-full")
 	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "dev-smoke-limited")
 	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "dev-only-secret-limited")
-	return cdkOut, local.URL, server.URL + "/oauth/token"
+	return cdkOut, smokeServers.local.URL, smokeServers.auth0.URL + "/oauth/token"
 }
 
 func smoke(t *testing.T, args ...string) (int, string, string) {
