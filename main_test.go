@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -41,9 +42,15 @@ func TestMain(m *testing.M) {
 		return
 	}
 	// Unit tests skip CDK's built-in CloudFormation validation, which costs
-	// seconds per synth; CI's `cdk synth` keeps it on. The jsii runtime reads this
-	// when it starts, so it must be set before the first jsii call.
-	os.Setenv("CDK_VALIDATION", "false")
+	// seconds per synth; CI's `cdk synth` keeps it on. The jsii runtime takes
+	// its environment when the first jsii type registers, at package init,
+	// before this runs: so the binary runs itself again with it set.
+	if os.Getenv("CDK_VALIDATION") != "false" {
+		if executable, err := os.Executable(); err == nil {
+			err = syscall.Exec(executable, os.Args, append(os.Environ(), "CDK_VALIDATION=false"))
+			fmt.Fprintf(os.Stderr, "running the tests with CDK validation on: %v\n", err)
+		}
+	}
 	code := m.Run()
 	jsii.Close()
 	os.Exit(code)

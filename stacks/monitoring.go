@@ -26,12 +26,13 @@ const (
 	defaultFunctionThrottles       = 1
 )
 
-var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
-
 // newMonitoring declares the stage's alarms, the encrypted topic they notify,
 // and a dashboard of the same metrics, so that someone is told when the API
 // breaks and an operator sees how it behaves without log queries.
 func newMonitoring(stack awscdk.Stack, stage Stage, api awsapigatewayv2.HttpApi, functions map[string]awslambda.Function, key awskms.Key) {
+	// Made here, not in a package variable: a jsii call at package init starts
+	// the jsii runtime before main or TestMain can set its environment.
+	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
 	thresholds := stage.Config.Alarms
 	// CloudWatch publishes to the encrypted topic with the stage key.
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
