@@ -29,14 +29,19 @@ var faultyBinary = sync.OnceValues(func() (string, error) {
 	return binary, gobuild.BuildForHost(context.Background(), root, map[string]string{binary: "./internal/lambdaproc/testdata/faulty"})
 })
 
-// faultyPool runs testdata/faulty, whose request path picks how it misbehaves.
+// faultyPool runs testdata/faulty, whose request path picks how it
+// misbehaves, with a timeout of a second.
 func faultyPool(t *testing.T, environment map[string]string) *Pool {
+	return faultyPoolWithTimeout(t, environment, time.Second)
+}
+
+func faultyPoolWithTimeout(t *testing.T, environment map[string]string, timeout time.Duration) *Pool {
 	t.Helper()
 	binary, err := faultyBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := NewPool(Function{Name: "Faulty", Binary: binary, Environment: environment, Timeout: time.Second, MaxProcesses: 1, Output: os.Stderr})
+	pool := NewPool(Function{Name: "Faulty", Binary: binary, Environment: environment, Timeout: timeout, MaxProcesses: 1, Output: os.Stderr})
 	t.Cleanup(pool.Close)
 	return pool
 }
@@ -44,7 +49,11 @@ func faultyPool(t *testing.T, environment map[string]string) *Pool {
 // warmFaultyPool is a faultyPool whose process is up and waiting for events.
 func warmFaultyPool(t *testing.T) *Pool {
 	t.Helper()
-	pool := faultyPool(t, nil)
+	return warm(t, faultyPool(t, nil))
+}
+
+func warm(t *testing.T, pool *Pool) *Pool {
+	t.Helper()
 	if err := pool.Warm(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +66,9 @@ func invoke(pool *Pool, path string) ([]byte, error) {
 }
 
 func TestADeadProcessIsReplacedAndTheNextInvocationServed(t *testing.T) {
-	pool := warmFaultyPool(t)
+	// /sleep waits out the timeout; a process that is up answers /ok in a
+	// millisecond, so a quarter of a second leaves room for a busy machine.
+	pool := warm(t, faultyPoolWithTimeout(t, nil, 250*time.Millisecond))
 	for path, want := range map[string]error{"/panic": ErrFunctionError, "/exit": ErrFunctionCrashed, "/sleep": ErrFunctionTimeout} {
 		starts := pool.starts.Load()
 		if _, err := invoke(pool, path); !errors.Is(err, want) && !errors.Is(err, ErrFunctionCrashed) {
