@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -261,34 +260,44 @@ func readAssembly(dir string, into map[string]*stack) error {
 }
 
 // sourcesDigest is a digest of what a run of the app depends on besides
-// its context: the Go sources but tests, go.mod, go.sum, the pinned
-// Node.js in package-lock.json, and the Go version.
+// its context: the Go files (but tests) of the module's packages that the
+// app builds from, go.mod, go.sum, the pinned Node.js in package-lock.json,
+// and the Go version. A change to apictl or a function's handler does not
+// synthesize again; a change to stacks/ or to a package it imports does.
 var sourcesDigest = sync.OnceValues(func() (string, error) {
+	root, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", ".").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -deps .: %w", err)
+	}
 	h := sha256.New()
 	fmt.Fprintln(h, runtime.Version())
-	skip := map[string]bool{".git": true, "node_modules": true, ".local": true, "cdk.out": true, "testdata": true, "web": true}
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	files := []string{"go.mod", "go.sum", "package-lock.json"}
+	for _, dir := range strings.Fields(string(out)) {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue // a dependency from the module cache, pinned by go.sum
+		}
+		goFiles, _ := filepath.Glob(filepath.Join(rel, "*.go"))
+		for _, file := range goFiles {
+			if !strings.HasSuffix(file, "_test.go") {
+				files = append(files, file)
+			}
+		}
+	}
+	slices.Sort(files)
+	for _, file := range files {
+		data, err := os.ReadFile(file)
 		if err != nil {
-			return err
+			return "", err
 		}
-		if d.IsDir() {
-			if skip[d.Name()] {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		name := d.Name()
-		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || path == "go.mod" || path == "go.sum" || path == "package-lock.json" {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "%s %d\n", path, len(data))
-			h.Write(data)
-		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
+		fmt.Fprintf(h, "%s %d\n", file, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 })
 
 // stages are the API stacks of a run, by stage name, as cdk.json names them.
