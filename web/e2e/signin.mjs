@@ -2,7 +2,7 @@
 // API answered: alice calls every route; then bob signs in and calls them
 // again. The Go test (cmd/apictl) checks the statuses against the access
 // matrix. Environment: PAGE_URL, CHROMIUM (the browser binary), SCREENSHOT
-// (where to save the page as bob sees it).
+// (where to save the page as bob sees it; none when unset).
 import { chromium } from "playwright-core";
 
 const { PAGE_URL, CHROMIUM, SCREENSHOT } = process.env;
@@ -23,18 +23,23 @@ try {
     await page.getByRole("button", { name: new RegExp("^" + name) }).click();
     await page.waitForFunction((n) => document.querySelector("#who")?.textContent === "Signed in as " + n, name);
   }
+  // Clicks every route's Call button, as a person would, then waits once
+  // for every answer, and reads each status and explanation.
   async function callEveryRoute() {
-    const statuses = {};
-    const explanations = {};
-    for (const row of await page.locator("tbody#routes tr").all()) {
-      const route = await row.getAttribute("data-route");
-      await row.getByRole("button", { name: "Call " + route }).click();
-      const status = row.locator("td.status");
-      await page.waitForFunction((el) => el.textContent !== "…" && el.textContent !== "", await status.elementHandle());
-      statuses[route] = Number(await status.textContent());
-      explanations[route] = (await row.locator(".explain").allTextContents()).join(" ");
+    const rows = await page.locator("tbody#routes tr").all();
+    for (const row of rows) {
+      await row.getByRole("button", { name: "Call " + (await row.getAttribute("data-route")) }).click();
     }
-    return { statuses, explanations };
+    await page.waitForFunction(() => [...document.querySelectorAll("tbody#routes td.status")].every((el) => /^(\d+|—)$/.test(el.textContent ?? "")));
+    return page.evaluate(() => {
+      const statuses = {};
+      const explanations = {};
+      for (const row of document.querySelectorAll("tbody#routes tr")) {
+        statuses[row.dataset.route] = Number(row.querySelector("td.status").textContent);
+        explanations[row.dataset.route] = [...row.querySelectorAll(".explain")].map((el) => el.textContent).join(" ");
+      }
+      return { statuses, explanations };
+    });
   }
 
   const started = Date.now();
