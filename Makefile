@@ -31,7 +31,7 @@ update-snapshots: $(NODE_MODULES)
 
 ## vet: formatting and go vet
 vet:
-	@unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' | xargs gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './cdk.out/*' -not -path './.local/*' | xargs gofmt -l); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 
 ## policy: cfn-lint and the AWS Control Tower guard rules over every stage's template in cdk.out (run synth first)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
@@ -62,12 +60,14 @@ type loop struct {
 	log    *syncBuffer
 }
 
-// copyProject copies the module into a folder of its own, with node_modules
-// linked rather than copied, and without what builds and runs leave behind,
-// and returns the folder. The folder is the same on every run from the same
-// checkout: the Go build cache keys what it compiles by the package's
-// folder, so the copy's app, and each edit of it below, is linked once and
-// then served from the cache, as it is for a developer whose edits repeat.
+// copyProject copies the module into .local/livereload-copy, with
+// node_modules linked rather than copied, and without what builds and runs
+// leave behind, and returns the folder. The folder is the same on every run
+// from the same checkout, and it keeps its own .local: the Go build cache
+// keys what it compiles by the package's folder, so the copy's app, and each
+// edit of it below, is linked once and then served from the cache, and the
+// functions the local API builds for this machine stay up to date in the
+// copy's .local/host-build, as they do for a developer whose edits repeat.
 // (Two runs of this test at once from one checkout would share it.)
 func copyProject(tb testing.TB) string {
 	tb.Helper()
@@ -75,12 +75,15 @@ func copyProject(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(root))
-	dir := filepath.Join(os.TempDir(), "auth0-http-api-livereload-"+hex.EncodeToString(sum[:6]))
-	if err := os.RemoveAll(dir); err != nil {
-		tb.Fatal(err)
+	dir := filepath.Join(root, ".local", "livereload-copy")
+	entries, _ := os.ReadDir(dir)
+	for _, entry := range entries {
+		if entry.Name() != ".local" {
+			if err := os.RemoveAll(filepath.Join(dir, entry.Name())); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
 	skip := map[string]bool{".git": true, "cdk.out": true, ".local": true, "dist": true}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -144,7 +147,8 @@ func startLoop(tb testing.TB) *loop {
 	}
 	tb.Cleanup(local.Close)
 	l.url = local.URL
-	watcher := &Watcher{Root: l.root, Stage: "dev", Server: local, API: api, Log: l.log}
+	// Each edit below is one rename, one event: no burst to gather.
+	watcher := &Watcher{Root: l.root, Stage: "dev", Server: local, API: api, Log: l.log, Debounce: time.Millisecond}
 	go watcher.Run(ctx)
 	l.waitForLog(tb, func(log string) bool { return strings.Contains(log, Ready) })
 	return l
