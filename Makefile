@@ -36,8 +36,8 @@ vet:
 
 ## policy: cfn-lint and the AWS Control Tower guard rules over every stage's template in cdk.out (run synth first)
 policy: $(NODE_MODULES)
-	cfn-lint
-	go run ./cmd/apictl policy
+	@echo "cfn-lint & go run ./cmd/apictl policy"; cfn-lint & lint=$$!; \
+	  go run ./cmd/apictl policy; guard=$$?; wait $$lint || { echo "cfn-lint failed (above)"; exit 1; }; exit $$guard
 
 ## lint-workflows: actionlint (go.mod's tool) over .github/workflows, with shellcheck over their run scripts
 lint-workflows:
