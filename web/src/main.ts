@@ -184,6 +184,8 @@ async function main() {
     }
     await auth0?.loginWithRedirect();
   });
+  // Disabled in the HTML until now: a click before the handler exists would do nothing.
+  signIn.disabled = false;
   signOut.addEventListener("click", () => auth0?.logout({ logoutParams: { returnTo: location.origin + "/" } }));
 
   $("routes").replaceChildren(...routes.map((route) => routeRow(route)));
