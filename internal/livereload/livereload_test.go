@@ -60,7 +60,7 @@ type loop struct {
 	log    *syncBuffer
 }
 
-// copyProject copies the module into .local/livereload-copy, with
+// copyProject copies the module into .local/livereload-copy/<name>, with
 // node_modules linked rather than copied, and without what builds and runs
 // leave behind, and returns the folder. The folder is the same on every run
 // from the same checkout, and it keeps its own .local: the Go build cache
@@ -69,13 +69,13 @@ type loop struct {
 // functions the local API builds for this machine stay up to date in the
 // copy's .local/host-build, as they do for a developer whose edits repeat.
 // (Two runs of this test at once from one checkout would share it.)
-func copyProject(tb testing.TB) string {
+func copyProject(tb testing.TB, name string) string {
 	tb.Helper()
 	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := filepath.Join(root, ".local", "livereload-copy")
+	dir := filepath.Join(root, ".local", "livereload-copy", name)
 	entries, _ := os.ReadDir(dir)
 	for _, entry := range entries {
 		if entry.Name() != ".local" {
@@ -121,9 +121,9 @@ func errors(err, otherwise error) error {
 // startLoop serves the copy's dev stage with a test issuer, and watches the
 // copy. The copy is the module as it is, so its dev stage is the snapshot
 // that the root package's TestSnapshots keeps equal to the synthesis.
-func startLoop(tb testing.TB) *loop {
+func startLoop(tb testing.TB, name string) *loop {
 	tb.Helper()
-	l := &loop{root: copyProject(tb), log: newSyncBuffer()}
+	l := &loop{root: copyProject(tb, name), log: newSyncBuffer()}
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 	template, err := os.ReadFile(filepath.Join(l.root, "testdata", "dev.template.json"))
@@ -230,14 +230,17 @@ func (l *loop) token(tb testing.TB, scopes ...string) string {
 
 const greeting = "Hello! This route is public: no token needed."
 
-// The local loop as a developer lives it, on a copy of the project: a
-// function's new answer, a new route with its protection, a change that
-// default deny refuses, broken code, and the recovery; each failure leaves
-// the last good version serving.
-func TestLiveReload(t *testing.T) {
-	l := startLoop(t)
+// The local loop as a developer lives it, on copies of the project: a
+// function's new answer, broken code and the recovery; a new route with its
+// protection, a change that default deny refuses, and its undo. Each failure
+// leaves the last good version serving. The two halves watch copies of their
+// own, side by side.
+const failed = "still serving the last good version"
+
+func TestLiveReloadOfAFunction(t *testing.T) {
+	t.Parallel()
+	l := startLoop(t, "function")
 	handlers := filepath.Join("functions", "handlers", "handlers.go")
-	const failed = "still serving the last good version"
 
 	if line := l.save(t, handlers, greeting, "Hello from version 2."); !strings.Contains(line, "reload: functions/handlers/handlers.go changed: rebuilt ./functions/claimsecho, ./functions/greeting, in ") {
 		t.Errorf("the reload line does not say what changed and what was rebuilt:\n%s", l.log.String())
@@ -246,6 +249,28 @@ func TestLiveReload(t *testing.T) {
 		t.Errorf("after the reload, GET /public: %s, want the function's new answer", body)
 	}
 
+	if line := l.save(t, handlers, "Hello from version 2.", "Hello from version 3.\"\n\tbroken("); !strings.Contains(line, failed) {
+		t.Fatalf("a compile error did not fail the reload:\n%s", l.log.String())
+	}
+	if log := l.log.String(); !strings.Contains(log, "functions/handlers/handlers.go:") {
+		t.Errorf("the compile error does not name the file and line:\n%s", log)
+	}
+	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 2.") {
+		t.Errorf("with the code broken, GET /public: %s, want the last good answer", body)
+	}
+
+	if line := l.save(t, handlers, "Hello from version 3.\"\n\tbroken(", "Hello from version 3."); strings.Contains(line, failed) {
+		t.Fatalf("the fixed code did not reload:\n%s", l.log.String())
+	}
+	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 3.") {
+		t.Errorf("after the recovery, GET /public: %s", body)
+	}
+	t.Logf("watcher log:\n%s", l.log.String())
+}
+
+func TestLiveReloadOfTheRouteTable(t *testing.T) {
+	t.Parallel()
+	l := startLoop(t, "routes")
 	routes := filepath.Join("stacks", "routes.go")
 	if line := l.save(t, routes, `	{Method: "GET", Path: "/admin",`, `	{Method: "GET", Path: "/extra", Function: "Greeting", Scopes: []string{"read:user"}, Summary: "Extra"},
 	{Method: "GET", Path: "/admin",`); !strings.Contains(line, "re-synthesized") {
@@ -274,22 +299,8 @@ func TestLiveReload(t *testing.T) {
 	if line := l.save(t, api, `		case route.Public || route.Path == "/extra":`, "		case route.Public:"); !strings.Contains(line, "changed back to the version served: nothing to do") {
 		t.Fatalf("the undo of the refused change did not say it is back to the version served:\n%s", l.log.String())
 	}
-
-	if line := l.save(t, handlers, "Hello from version 2.", "Hello from version 3.\"\n\tbroken("); !strings.Contains(line, failed) {
-		t.Fatalf("a compile error did not fail the reload:\n%s", l.log.String())
-	}
-	if log := l.log.String(); !strings.Contains(log, "functions/handlers/handlers.go:") {
-		t.Errorf("the compile error does not name the file and line:\n%s", log)
-	}
-	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 2.") {
-		t.Errorf("with the code broken, GET /public: %s, want the last good answer", body)
-	}
-
-	if line := l.save(t, handlers, "Hello from version 3.\"\n\tbroken(", "Hello from version 3."); strings.Contains(line, failed) {
-		t.Fatalf("the fixed code did not reload:\n%s", l.log.String())
-	}
-	if _, body := l.get(t, "/public", ""); !strings.Contains(body, "Hello from version 3.") {
-		t.Errorf("after the recovery, GET /public: %s", body)
+	if status, _ := l.get(t, "/extra", l.token(t, "read:user")); status != 200 {
+		t.Errorf("after the undo, GET /extra with read:user: %d", status)
 	}
 	t.Logf("watcher log:\n%s", l.log.String())
 }
@@ -297,7 +308,7 @@ func TestLiveReload(t *testing.T) {
 // The figures of docs/performance.md: from a save to the new code served.
 // Run with -benchtime 5x; each reports the median.
 func BenchmarkFunctionEdit(b *testing.B) {
-	l := startLoop(b)
+	l := startLoop(b, "function")
 	handlers := filepath.Join("functions", "handlers", "handlers.go")
 	previous := greeting
 	var durations []time.Duration
@@ -316,7 +327,7 @@ func BenchmarkFunctionEdit(b *testing.B) {
 }
 
 func BenchmarkRouteTableEdit(b *testing.B) {
-	l := startLoop(b)
+	l := startLoop(b, "routes")
 	routes := filepath.Join("stacks", "routes.go")
 	anchor := `	{Method: "GET", Path: "/admin",`
 	var durations []time.Duration
