@@ -13,6 +13,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/functions/keyset"
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // WellKnownPackage serves the discovery document and the key set of a stage
@@ -25,8 +26,8 @@ const (
 // wellKnownRoutes are added to the route table of a stage that is its own
 // issuer: public, as API Gateway's JWT authorizer fetches them unauthenticated.
 var wellKnownRoutes = []Route{
-	{Method: "GET", Path: keyset.DiscoveryPath, Function: wellKnownConstructID, Public: true, Summary: "The stage's OpenID Connect discovery document, as its own token issuer"},
-	{Method: "GET", Path: keyset.KeySetPath, Function: wellKnownConstructID, Public: true, Summary: "The public keys that verify the stage's tokens (JWKS)"},
+	{Method: "GET", Path: wire.DiscoveryPath, Function: wellKnownConstructID, Public: true, Summary: "The stage's OpenID Connect discovery document, as its own token issuer"},
+	{Method: "GET", Path: wire.KeySetPath, Function: wellKnownConstructID, Public: true, Summary: "The public keys that verify the stage's tokens (JWKS)"},
 }
 
 // functionPackage is the Go package of a function of the route table.

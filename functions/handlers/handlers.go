@@ -15,44 +15,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // Handler is the shape of every function's logic.
 type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// GreetingBody is the public route's answer.
-type GreetingBody struct {
-	Message  string `json:"message"`
-	RouteKey string `json:"routeKey"`
-}
-
 // Greeting answers the public route.
 func Greeting(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return jsonResponse(http.StatusOK, GreetingBody{
+	return jsonResponse(http.StatusOK, wire.GreetingBody{
 		Message:  "Hello! This route is public: no token needed.",
 		RouteKey: req.RequestContext.RouteKey,
 	}), nil
-}
-
-// ClaimsEchoBody is what ClaimsEcho returns.
-type ClaimsEchoBody struct {
-	RouteKey string `json:"routeKey"`
-	Sub      string `json:"sub"`
-	// Claims are exactly as API Gateway passed them: every value a string.
-	Claims map[string]string `json:"claims"`
-	// Decoded turns the stringified claims back into lists and times.
-	Decoded map[string]any `json:"decoded"`
-	// Scopes is null on routes without authorization scopes, as API Gateway sends it.
-	Scopes []string `json:"scopes"`
-}
-
-// PermissionsEchoBody is what ClaimsEcho returns on a route behind the
-// permissions authorizer: what that authorizer's context holds.
-type PermissionsEchoBody struct {
-	RouteKey    string   `json:"routeKey"`
-	Sub         string   `json:"sub"`
-	Permissions []string `json:"permissions"`
-	Scope       string   `json:"scope"`
 }
 
 // ClaimsEcho returns what the route's authorizer passed to the function: the
@@ -73,7 +48,7 @@ func ClaimsEcho(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.A
 	for name, value := range claims {
 		decoded[name] = decodeClaim(name, value)
 	}
-	return jsonResponse(http.StatusOK, ClaimsEchoBody{
+	return jsonResponse(http.StatusOK, wire.ClaimsEchoBody{
 		RouteKey: req.RequestContext.RouteKey,
 		Sub:      claims["sub"],
 		Claims:   claims,
@@ -109,7 +84,7 @@ func permissionsEcho(routeKey string, lambdaContext map[string]any) events.APIGa
 			"message": "the authorizer's context has no sub: this function expects the permissions authorizer (check the route table)",
 		})
 	}
-	return jsonResponse(http.StatusOK, PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope})
+	return jsonResponse(http.StatusOK, wire.PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope})
 }
 
 // decodeClaim undoes API Gateway's stringification of one claim: arrays arrive

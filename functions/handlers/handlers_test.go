@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
@@ -28,13 +30,13 @@ func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	return event
 }
 
-func echo(t *testing.T, event events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, ClaimsEchoBody) {
+func echo(t *testing.T, event events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, wire.ClaimsEchoBody) {
 	t.Helper()
 	resp, err := ClaimsEcho(context.Background(), event)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body ClaimsEchoBody
+	var body wire.ClaimsEchoBody
 	if resp.StatusCode == 200 {
 		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 			t.Fatalf("body is not JSON: %v\n%s", err, resp.Body)
@@ -197,11 +199,11 @@ func TestClaimsEchoShowsThePermissionsAuthorizersContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body PermissionsEchoBody
+	var body wire.PermissionsEchoBody
 	if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &body) != nil {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
-	want := PermissionsEchoBody{RouteKey: "GET /admin", Sub: "auth0|654321", Permissions: []string{"read:admin", "read:reports"}, Scope: "openid profile"}
+	want := wire.PermissionsEchoBody{RouteKey: "GET /admin", Sub: "auth0|654321", Permissions: []string{"read:admin", "read:reports"}, Scope: "openid profile"}
 	if !reflect.DeepEqual(body, want) {
 		t.Errorf("got %+v, want %+v", body, want)
 	}
@@ -224,7 +226,7 @@ func TestClaimsEchoReadsPermissionsGivenAsAString(t *testing.T) {
 		event := loadEvent(t, "admin-permissions.json")
 		event.RequestContext.Authorizer.Lambda["permissions"] = given
 		resp, _ := ClaimsEcho(context.Background(), event)
-		var body PermissionsEchoBody
+		var body wire.PermissionsEchoBody
 		json.Unmarshal([]byte(resp.Body), &body)
 		if !reflect.DeepEqual(body.Permissions, []string{"read:admin", "read:reports"}) {
 			t.Errorf("%q: %s", given, resp.Body)

@@ -19,12 +19,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/auth0-http-api/cdk/internal/kmsapi"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
-// The paths it answers, and the environment synth writes for it.
+// The environment synth writes for it. The paths it answers are wire's.
 const (
-	DiscoveryPath = "/.well-known/openid-configuration"
-	KeySetPath    = "/.well-known/jwks.json"
 	// KeyARNsVariable holds the published keys' ARNs as a JSON list.
 	KeyARNsVariable = "KEY_ARNS"
 	// cacheControl lets clients and the JWT authorizer keep the answers a while.
@@ -49,16 +48,16 @@ type Handler struct {
 // Serve answers one request of the well-known routes.
 func (h *Handler) Serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	switch req.RawPath {
-	case DiscoveryPath:
+	case wire.DiscoveryPath:
 		body, _ := json.Marshal(map[string]any{
 			"issuer":                                h.Issuer,
-			"jwks_uri":                              h.Issuer + strings.TrimPrefix(KeySetPath, "/"),
+			"jwks_uri":                              h.Issuer + strings.TrimPrefix(wire.KeySetPath, "/"),
 			"response_types_supported":              []string{"token"},
 			"subject_types_supported":               []string{"public"},
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 		return answer(http.StatusOK, body), nil
-	case KeySetPath:
+	case wire.KeySetPath:
 		jwks, err := h.keySet(ctx)
 		if err != nil {
 			// The detail is for the log; the caller learns only that it failed.

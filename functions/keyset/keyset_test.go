@@ -11,6 +11,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/kmsapi"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // countingKMS counts GetPublicKey calls.
@@ -52,7 +53,7 @@ func get(t *testing.T, h *Handler, path string) events.APIGatewayV2HTTPResponse 
 func TestDiscoveryNamesTheIssuerAndItsKeySet(t *testing.T) {
 	stand := kmsstandin.Start(t)
 	h, _ := newHandler(t, stand, stand.NewKey(t, "k1"))
-	resp := get(t, h, DiscoveryPath)
+	resp := get(t, h, wire.DiscoveryPath)
 	var doc map[string]any
 	json.Unmarshal([]byte(resp.Body), &doc)
 	if resp.StatusCode != 200 || doc["issuer"] != h.Issuer || doc["jwks_uri"] != h.Issuer+".well-known/jwks.json" || resp.Headers["cache-control"] == "" {
@@ -65,7 +66,7 @@ func TestTheKeySetPublishesEveryKeyOnce(t *testing.T) {
 	stand := kmsstandin.Start(t)
 	h, counter := newHandler(t, stand, stand.NewKey(t, "k1"), stand.NewKey(t, "k2"))
 	for range 3 {
-		resp := get(t, h, KeySetPath)
+		resp := get(t, h, wire.KeySetPath)
 		var set struct{ Keys []map[string]string }
 		json.Unmarshal([]byte(resp.Body), &set)
 		if resp.StatusCode != 200 || len(set.Keys) != 2 || set.Keys[0]["kid"] != "k1" || set.Keys[1]["kid"] != "k2" || set.Keys[0]["alg"] != "RS256" || set.Keys[0]["use"] != "sig" || set.Keys[0]["n"] == "" {
@@ -83,7 +84,7 @@ func TestAKMSFailureIsA503WithoutDetail(t *testing.T) {
 	arn := stand.NewKey(t, "k1")
 	stand.Deny("GetPublicKey")
 	h, _ := newHandler(t, stand, arn)
-	resp := get(t, h, KeySetPath)
+	resp := get(t, h, wire.KeySetPath)
 	if resp.StatusCode != 503 || strings.Contains(resp.Body, "arn:") || strings.Contains(resp.Body, "AccessDenied") {
 		t.Errorf("%d %s", resp.StatusCode, resp.Body)
 	}
@@ -94,7 +95,7 @@ func BenchmarkKeySetWarm(b *testing.B) {
 	stand := kmsstandin.Start(b)
 	c := standInClient(b, stand)
 	h := &Handler{KMS: c, Issuer: "https://x/", KeyARNs: []string{stand.NewKey(b, "k1"), stand.NewKey(b, "k2")}}
-	request := events.APIGatewayV2HTTPRequest{RawPath: KeySetPath}
+	request := events.APIGatewayV2HTTPRequest{RawPath: wire.KeySetPath}
 	h.Serve(context.Background(), request)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -16,9 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	"github.com/auth0-http-api/cdk/functions/handlers"
-	"github.com/auth0-http-api/cdk/functions/keyset"
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // Version is the OpenAPI version of the documents.
@@ -261,7 +260,7 @@ func New(api *apitemplate.API, opts Options) (*Document, error) {
 	}
 	discovery := opts.Issuer + ".well-known/openid-configuration"
 	if opts.Issuer == "" {
-		discovery = keyset.DiscoveryPath // relative to the server: the stage's own URL is known once deployed
+		discovery = wire.DiscoveryPath // relative to the server: the stage's own URL is known once deployed
 	}
 	doc.Components.SecuritySchemes[OpenIDConnectScheme] = SecurityScheme{
 		Type:             "openIdConnect",
@@ -414,14 +413,14 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 func bodySchema(api *apitemplate.API, route apitemplate.Route) (Schema, string) {
 	switch api.Functions[route.Function].GoPackage {
 	case "./functions/greeting":
-		return schemaOf(reflect.TypeFor[handlers.GreetingBody](), "The greeting of a public route."), "Greeting"
+		return schemaOf(reflect.TypeFor[wire.GreetingBody](), "The greeting of a public route."), "Greeting"
 	case "./functions/claimsecho":
 		if route.AuthorizationType == apitemplate.AuthorizationCustom {
-			return schemaOf(reflect.TypeFor[handlers.PermissionsEchoBody](), "What the permissions authorizer passed on: the token's subject, permissions and scope."), "PermissionsEcho"
+			return schemaOf(reflect.TypeFor[wire.PermissionsEchoBody](), "What the permissions authorizer passed on: the token's subject, permissions and scope."), "PermissionsEcho"
 		}
-		return schemaOf(reflect.TypeFor[handlers.ClaimsEchoBody](), "The claims API Gateway's JWT authorizer passed on, as strings (claims) and decoded (decoded)."), "ClaimsEcho"
+		return schemaOf(reflect.TypeFor[wire.ClaimsEchoBody](), "The claims API Gateway's JWT authorizer passed on, as strings (claims) and decoded (decoded)."), "ClaimsEcho"
 	case "./functions/wellknown":
-		if route.Path == keyset.KeySetPath {
+		if route.Path == wire.KeySetPath {
 			return Schema{Type: "object", Description: "The stage's public keys (RFC 7517 JWK Set).", Properties: map[string]Schema{"keys": {Type: "array", Items: &Schema{Type: "object"}}}, Required: []string{"keys"}}, "KeySet"
 		}
 		return Schema{Type: "object", Description: "The stage's OpenID Connect discovery document.", Properties: map[string]Schema{"issuer": {Type: "string"}, "jwks_uri": {Type: "string"}}, Required: []string{"issuer", "jwks_uri"}}, "Discovery"

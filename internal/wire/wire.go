@@ -1,0 +1,40 @@
+// Package wire holds what the functions put on the wire and what the OpenAPI
+// document describes: the JSON bodies of their answers and the paths a stage
+// that is its own issuer serves. Both sides import it, so the document
+// cannot drift from the answers; it imports nothing of the project.
+package wire
+
+// The well-known paths of a stage that is its own token issuer, relative to
+// the issuer URL.
+const (
+	DiscoveryPath = "/.well-known/openid-configuration"
+	KeySetPath    = "/.well-known/jwks.json"
+)
+
+// GreetingBody is the public route's answer.
+type GreetingBody struct {
+	Message  string `json:"message"`
+	RouteKey string `json:"routeKey"`
+}
+
+// ClaimsEchoBody is what the claims echo returns on a route behind the JWT
+// authorizer.
+type ClaimsEchoBody struct {
+	RouteKey string `json:"routeKey"`
+	Sub      string `json:"sub"`
+	// Claims are exactly as API Gateway passed them: every value a string.
+	Claims map[string]string `json:"claims"`
+	// Decoded turns the stringified claims back into lists and times.
+	Decoded map[string]any `json:"decoded"`
+	// Scopes is null on routes without authorization scopes, as API Gateway sends it.
+	Scopes []string `json:"scopes"`
+}
+
+// PermissionsEchoBody is what the claims echo returns on a route behind the
+// permissions authorizer: what that authorizer's context holds.
+type PermissionsEchoBody struct {
+	RouteKey    string   `json:"routeKey"`
+	Sub         string   `json:"sub"`
+	Permissions []string `json:"permissions"`
+	Scope       string   `json:"scope"`
+}
