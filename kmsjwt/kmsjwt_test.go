@@ -14,6 +14,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 	"github.com/auth0-http-api/cdk/kmsjwt"
 )
 
@@ -40,8 +41,8 @@ func publicKey(t *testing.T, c *kms.Client, arn string) *rsa.PublicKey {
 }
 
 func TestAMintedTokenVerifiesAsTheAuthorizerChecksIt(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	arn := stand.NewKey(t, "key-1")
+	stand := testsupport.StartKMS(t)
+	arn := testsupport.NewKMSKey(t, stand, "key-1")
 	c := client(stand)
 	signer := &kmsjwt.Signer{KMS: c, KeyARN: arn, Issuer: "https://abc.execute-api.us-east-1.amazonaws.com/", Audience: "https://ci.api.example.com", Lifetime: 15 * time.Minute}
 	token, err := signer.Mint(context.Background(), "ci-smoke", []string{"read:user", "write:user"}, []string{"read:admin"})
@@ -63,8 +64,8 @@ func TestAMintedTokenVerifiesAsTheAuthorizerChecksIt(t *testing.T) {
 
 // A caller that may not sign learns which permission it lacks and how to get it.
 func TestASignDenialSaysWhatIsMissing(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	arn := stand.NewKey(t, "key-1")
+	stand := testsupport.StartKMS(t)
+	arn := testsupport.NewKMSKey(t, stand, "key-1")
 	stand.Deny("Sign")
 	signer := &kmsjwt.Signer{KMS: client(stand), KeyARN: arn, Issuer: "https://x/", Audience: "a", Lifetime: time.Minute}
 	_, err := signer.Mint(context.Background(), "s", nil, nil)

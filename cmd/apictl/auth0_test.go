@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/auth0standin"
 	"github.com/auth0-http-api/cdk/internal/auth0tenant"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // The tests wait a millisecond before a retry, where apictl waits as long as
@@ -147,9 +147,7 @@ func TestAuth0ErrorsAreClear(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); hanging.Close() })
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	closedDomain := closed.Addr().String()
-	closed.Close()
+	closedDomain := testsupport.FreeAddress(t)
 
 	cases := []struct {
 		name   string

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // buildApictl builds this command for the tests that run it as a user would.
@@ -53,16 +53,6 @@ func goldenCloudAssembly(t *testing.T) string {
 	return cdkOut
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // localRun is the built `apictl local --dev-issuer`, serving a stage of the
 // golden cloud assembly on free ports.
 type localRun struct {
@@ -75,7 +65,7 @@ type localRun struct {
 // startLocal starts it for stage, and waits until it listens.
 func startLocal(t *testing.T, stage string) *localRun {
 	t.Helper()
-	r := &localRun{apictl: buildApictl(t), cdkOut: goldenCloudAssembly(t), state: t.TempDir(), port: freePort(t), issuerPort: freePort(t)}
+	r := &localRun{apictl: buildApictl(t), cdkOut: goldenCloudAssembly(t), state: t.TempDir(), port: testsupport.FreePort(t), issuerPort: testsupport.FreePort(t)}
 	r.cmd = exec.Command(r.apictl, "local", "--stage", stage, "--cdk-out", r.cdkOut, "--state-dir", r.state,
 		"--dev-issuer", "--issuer-port", fmt.Sprint(r.issuerPort), "--port", fmt.Sprint(r.port))
 	stdout, _ := r.cmd.StdoutPipe()

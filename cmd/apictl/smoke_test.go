@@ -19,8 +19,8 @@ import (
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
-	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/localapi"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // smokeServers are the fake Auth0 and the local API that the smoke tests
@@ -187,7 +187,7 @@ func TestSmokeFailsWhenAScopeRequirementIsDropped(t *testing.T) {
 
 func closedURL(t *testing.T) string {
 	t.Helper()
-	return fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	return "http://" + testsupport.FreeAddress(t)
 }
 
 func TestSmokeErrorsAreClear(t *testing.T) {
@@ -308,9 +308,9 @@ func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stand := kmsstandin.Start(t)
-	key := stand.NewKey(t, "generation-1")
-	port := freePort(t)
+	stand := testsupport.StartKMS(t)
+	key := testsupport.NewKMSKey(t, stand, "generation-1")
+	port := testsupport.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := stand.Env()
 	env["KEY_ARNS"] = `["` + key + `"]`

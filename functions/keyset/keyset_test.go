@@ -11,6 +11,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/kmsapi"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
@@ -51,8 +52,8 @@ func get(t *testing.T, h *Handler, path string) events.APIGatewayV2HTTPResponse 
 }
 
 func TestDiscoveryNamesTheIssuerAndItsKeySet(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	h, _ := newHandler(t, stand, stand.NewKey(t, "k1"))
+	stand := testsupport.StartKMS(t)
+	h, _ := newHandler(t, stand, testsupport.NewKMSKey(t, stand, "k1"))
 	resp := get(t, h, wire.DiscoveryPath)
 	var doc map[string]any
 	json.Unmarshal([]byte(resp.Body), &doc)
@@ -63,8 +64,8 @@ func TestDiscoveryNamesTheIssuerAndItsKeySet(t *testing.T) {
 
 // Every published key is a JWK under its key ID, read from KMS once.
 func TestTheKeySetPublishesEveryKeyOnce(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	h, counter := newHandler(t, stand, stand.NewKey(t, "k1"), stand.NewKey(t, "k2"))
+	stand := testsupport.StartKMS(t)
+	h, counter := newHandler(t, stand, testsupport.NewKMSKey(t, stand, "k1"), testsupport.NewKMSKey(t, stand, "k2"))
 	for range 3 {
 		resp := get(t, h, wire.KeySetPath)
 		var set struct{ Keys []map[string]string }
@@ -80,8 +81,8 @@ func TestTheKeySetPublishesEveryKeyOnce(t *testing.T) {
 
 // When KMS refuses, the caller gets 503 without the detail, which goes to the log.
 func TestAKMSFailureIsA503WithoutDetail(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	arn := stand.NewKey(t, "k1")
+	stand := testsupport.StartKMS(t)
+	arn := testsupport.NewKMSKey(t, stand, "k1")
 	stand.Deny("GetPublicKey")
 	h, _ := newHandler(t, stand, arn)
 	resp := get(t, h, wire.KeySetPath)
@@ -92,9 +93,9 @@ func TestAKMSFailureIsA503WithoutDetail(t *testing.T) {
 
 // BenchmarkKeySetWarm is the key set's answer once the keys are read.
 func BenchmarkKeySetWarm(b *testing.B) {
-	stand := kmsstandin.Start(b)
+	stand := testsupport.StartKMS(b)
 	c := standInClient(b, stand)
-	h := &Handler{KMS: c, Issuer: "https://x/", KeyARNs: []string{stand.NewKey(b, "k1"), stand.NewKey(b, "k2")}}
+	h := &Handler{KMS: c, Issuer: "https://x/", KeyARNs: []string{testsupport.NewKMSKey(b, stand, "k1"), testsupport.NewKMSKey(b, stand, "k2")}}
 	request := events.APIGatewayV2HTTPRequest{RawPath: wire.KeySetPath}
 	h.Serve(context.Background(), request)
 	b.ReportAllocs()

@@ -2,13 +2,14 @@ package auth0tenant
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 func TestRetryingWaitsAsAuth0AsksThenGivesUp(t *testing.T) {
@@ -49,10 +50,9 @@ func TestRetryingWaitsAsAuth0AsksThenGivesUp(t *testing.T) {
 		t.Errorf("three 429s with two retries: %v %v after %d requests, want the 429 after 3", resp, err, len(bodies))
 	}
 
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed.Close()
+	closed := testsupport.FreeAddress(t)
 	waits = nil
-	if _, err := client.Get("http://" + closed.Addr().String()); err == nil || len(waits) != 2 || waits[0] != time.Second || waits[1] != 2*time.Second {
+	if _, err := client.Get("http://" + closed); err == nil || len(waits) != 2 || waits[0] != time.Second || waits[1] != 2*time.Second {
 		t.Errorf("a refused connection: %v after waits %v, want an error after 1 s and 2 s", err, waits)
 	}
 }

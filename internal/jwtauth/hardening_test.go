@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/jwttest"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 func b64(data string) string { return base64.RawURLEncoding.EncodeToString([]byte(data)) }
@@ -172,9 +172,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 // Key-fetch failures tell the caller nothing of the issuer's URLs or network:
 // the detail is for the server log.
 func TestKeyFetchErrorsKeepTheirDetailForTheLog(t *testing.T) {
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	issuer := "http://" + closed.Addr().String() + "/"
-	closed.Close()
+	closed := testsupport.FreeAddress(t)
+	issuer := "http://" + closed + "/"
 	v := &Verifier{Issuer: issuer, Audiences: []string{testAudience}, Keys: &RemoteKeySet{Issuer: issuer}}
 	claims := validClaims()
 	claims["iss"] = issuer
@@ -185,7 +184,7 @@ func TestKeyFetchErrorsKeepTheirDetailForTheLog(t *testing.T) {
 	if strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "connect") {
 		t.Errorf("the caller's description holds fetch detail: %q", err.Error())
 	}
-	if detail := Detail(err); !strings.Contains(detail, closed.Addr().String()) {
+	if detail := Detail(err); !strings.Contains(detail, closed) {
 		t.Errorf("the log detail %q does not say what failed", detail)
 	}
 }

@@ -1,6 +1,6 @@
-// Package kmsstandin is AWS KMS on loopback, for tests: it speaks KMS's JSON
-// protocol (https://docs.aws.amazon.com/kms/latest/APIReference/) for Sign
-// and GetPublicKey with RSA_2048 SIGN_VERIFY keys, so that the AWS SDK,
+// Package kmsstandin is AWS KMS on loopback: it speaks KMS's JSON protocol
+// (https://docs.aws.amazon.com/kms/latest/APIReference/) for Sign and
+// GetPublicKey with RSA_2048 SIGN_VERIFY keys, so that the AWS SDK,
 // pointed at it through its endpoint setting, runs unchanged. It can deny an
 // operation, as a missing key-policy grant would. Tests use it, and
 // `apictl local`, to play the KMS key of a stage that is its own issuer.
@@ -14,10 +14,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // Region and Account are where the stand-in's keys live.
@@ -35,19 +33,10 @@ type KMS struct {
 	denied map[string]bool            // operations answered AccessDeniedException
 }
 
-// New is a stand-in with no keys; serve it on loopback and set its URL.
+// New is a stand-in with no keys; serve it on loopback and set its URL
+// (testsupport.StartKMS does both for a test).
 func New() *KMS {
 	return &KMS{keys: map[string]*rsa.PrivateKey{}, denied: map[string]bool{}}
-}
-
-// Start serves a stand-in until the test ends.
-func Start(tb testing.TB) *KMS {
-	tb.Helper()
-	k := New()
-	server := httptest.NewServer(k)
-	tb.Cleanup(server.Close)
-	k.URL = server.URL
-	return k
 }
 
 // AddKey holds key as the RSA_2048 SIGN_VERIFY key id, and returns its ARN.
@@ -56,16 +45,6 @@ func (k *KMS) AddKey(id string, key *rsa.PrivateKey) string {
 	defer k.mu.Unlock()
 	k.keys[id] = key
 	return ARN(id)
-}
-
-// NewKey creates an RSA_2048 SIGN_VERIFY key and returns its ARN.
-func (k *KMS) NewKey(tb testing.TB, id string) string {
-	tb.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k.AddKey(id, key)
 }
 
 // ARN is the ARN of the key id.

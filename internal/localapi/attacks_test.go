@@ -22,7 +22,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/jwttest"
 	"github.com/auth0-http-api/cdk/internal/kmsapi"
-	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 func b64(data string) string { return base64.RawURLEncoding.EncodeToString([]byte(data)) }
@@ -54,7 +54,7 @@ func selfHostedTarget(t *testing.T) attackTarget {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stand := kmsstandin.Start(t)
+	stand := testsupport.StartKMS(t)
 	arn := stand.AddKey("generation-1", key)
 	local, api := startSelfHosted(t, stand, arn)
 	target := attackTarget{url: local.URL, issuer: local.URL + "/", kid: kmsapi.KeyID(arn), audience: api.Audience[0], key: key}

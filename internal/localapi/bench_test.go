@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
-	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/lambdaproc"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // BenchmarkLocalAPI measures requests per second and latency percentiles
@@ -116,8 +116,8 @@ func BenchmarkFunctionInit(b *testing.B) {
 		}
 		functions[fn.GoPackage] = measured{filepath.Join(suite.tmp, "build", id, "bootstrap"), environment(fn, suite.issuer.URL, nil)}
 	}
-	stand := kmsstandin.Start(b)
-	ci, api := startSelfHosted(b, stand, stand.NewKey(b, "generation-1"))
+	stand := testsupport.StartKMS(b)
+	ci, api := startSelfHosted(b, stand, testsupport.NewKMSKey(b, stand, "generation-1"))
 	for id, fn := range api.Functions {
 		if _, inDev := functions[fn.GoPackage]; !inDev && fn.GoPackage != "" {
 			functions[fn.GoPackage] = measured{filepath.Join(suite.tmp, "ci-build", id, "bootstrap"), environment(fn, ci.cfg.Issuer, ci.cfg.FunctionEnvironment)}

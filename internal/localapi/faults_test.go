@@ -2,7 +2,6 @@ package localapi
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // serveWithIssuer serves the suite's API and functions with an authorizer
@@ -31,9 +31,7 @@ func serveWithIssuer(t *testing.T, issuerURL string) string {
 // slower than the fetch timeout, and a key set over the size limit.
 func failingIssuers(t *testing.T) map[string]string {
 	t.Helper()
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	unreachable := "http://" + closed.Addr().String() + "/"
-	closed.Close()
+	unreachable := "http://" + testsupport.FreeAddress(t) + "/"
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// It answers only once the client has given up, at its fetch timeout.
 		// A client without one gets the keys after a minute, and the test

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 )
 
 // rawRequest writes a request as given on a new connection to the local API
@@ -117,9 +118,8 @@ func TestWrongAudienceGetsAWSDescription(t *testing.T) {
 }
 
 func TestKeyFetchErrorsAreNotShownToCallers(t *testing.T) {
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	issuer := "http://" + closed.Addr().String() + "/"
-	closed.Close()
+	closed := testsupport.FreeAddress(t)
+	issuer := "http://" + closed + "/"
 	server := httptest.NewServer(handlerFor(t, suite.api, issuer))
 	defer server.Close()
 	req, _ := http.NewRequest("GET", server.URL+"/private", nil)
@@ -130,7 +130,7 @@ func TestKeyFetchErrorsAreNotShownToCallers(t *testing.T) {
 	}
 	resp.Body.Close()
 	header := resp.Header.Get("www-authenticate")
-	if resp.StatusCode != 401 || strings.Contains(header, closed.Addr().String()) || strings.Contains(header, "dial") {
+	if resp.StatusCode != 401 || strings.Contains(header, closed) || strings.Contains(header, "dial") {
 		t.Errorf("%d, www-authenticate %q: want 401 without the fetch's detail", resp.StatusCode, header)
 	}
 }

@@ -3,7 +3,6 @@ package localapi
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,18 +15,9 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
+	"github.com/auth0-http-api/cdk/internal/testsupport"
 	"github.com/auth0-http-api/cdk/kmsjwt"
 )
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // startSelfHosted serves the ci stage, which is its own issuer, on a known
 // port, so that its issuer, its own URL, is known before it starts. Its
@@ -38,7 +28,7 @@ func startSelfHosted(t testing.TB, stand *kmsstandin.KMS, published ...string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testsupport.FreePort(t)
 	env := stand.Env()
 	arns, _ := json.Marshal(published)
 	env["KEY_ARNS"] = string(arns)
@@ -69,8 +59,8 @@ func mint(t *testing.T, stand *kmsstandin.KMS, local *Server, api *apitemplate.A
 // A token minted through KMS is verified by the local API, which reads the
 // key set from the stage's own well-known function, as API Gateway would.
 func TestASelfHostedStageVerifiesTokensMintedThroughKMS(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	key := stand.NewKey(t, "generation-1")
+	stand := testsupport.StartKMS(t)
+	key := testsupport.NewKMSKey(t, stand, "generation-1")
 	local, api := startSelfHosted(t, stand, key)
 	discovery := callAt(t, local.URL, "GET", "/.well-known/openid-configuration", "")
 	if discovery.status != 200 || !strings.Contains(string(discovery.body), `"issuer":"`+local.URL+`/"`) {
@@ -89,8 +79,8 @@ func TestASelfHostedStageVerifiesTokensMintedThroughKMS(t *testing.T) {
 
 // After a rotation both published keys verify; a key no longer published does not.
 func TestASelfHostedStageRotatesItsKeys(t *testing.T) {
-	stand := kmsstandin.Start(t)
-	first, second, third := stand.NewKey(t, "generation-1"), stand.NewKey(t, "generation-2"), stand.NewKey(t, "generation-3")
+	stand := testsupport.StartKMS(t)
+	first, second, third := testsupport.NewKMSKey(t, stand, "generation-1"), testsupport.NewKMSKey(t, stand, "generation-2"), testsupport.NewKMSKey(t, stand, "generation-3")
 	local, api := startSelfHosted(t, stand, first, second)
 	for name, key := range map[string]string{"previous": first, "current": second} {
 		if resp := callAt(t, local.URL, "GET", "/private", mint(t, stand, local, api, key)); resp.status != 200 {
