@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -47,16 +46,6 @@ type StageConfig struct {
 	Domain DomainConfig `json:"domain,omitempty"`
 }
 
-// DomainConfig gives the stage a custom domain: a certificate by ARN, or a
-// Route 53 zone in which one is issued (DNS validation) and the alias
-// records are written, or both.
-type DomainConfig struct {
-	Name           string `json:"name,omitempty"`
-	CertificateARN string `json:"certificateArn,omitempty"`
-	HostedZoneID   string `json:"hostedZoneId,omitempty"`
-	HostedZoneName string `json:"hostedZoneName,omitempty"`
-}
-
 // The removal policies a stage may choose.
 const (
 	RemovalRetain  = "retain"
@@ -65,37 +54,6 @@ const (
 
 // Retains tells whether a deleted stack keeps the stage's logs and key.
 func (c StageConfig) Retains() bool { return c.RemovalPolicy != RemovalDestroy }
-
-// AlarmsConfig sets the stage's alarm thresholds, each over 5 minutes, and
-// who is told. A threshold left out takes its default.
-type AlarmsConfig struct {
-	// Email, when set, is subscribed to the stage's alarm topic.
-	Email string `json:"email,omitempty"`
-	// ServerErrors: the API's 5xx answers (default 5).
-	ServerErrors *int `json:"serverErrors,omitempty"`
-	// ClientErrorPercent: the share of 4xx answers, which jumps when the
-	// authorizer no longer matches the tenant (default 25).
-	ClientErrorPercent *float64 `json:"clientErrorPercent,omitempty"`
-	// IntegrationLatencyP99Ms: the functions' p99 latency as API Gateway sees it (default 3000).
-	IntegrationLatencyP99Ms *int `json:"integrationLatencyP99Ms,omitempty"`
-	// FunctionErrors and FunctionThrottles: per function (default 1 each).
-	FunctionErrors    *int `json:"functionErrors,omitempty"`
-	FunctionThrottles *int `json:"functionThrottles,omitempty"`
-}
-
-// Threshold is value, or def when it was left out.
-func Threshold[T int | float64](value *T, def T) T {
-	if value == nil {
-		return def
-	}
-	return *value
-}
-
-// WebConfig turns on the stage's page, signed in with an Auth0 single-page
-// application of the stage's tenant.
-type WebConfig struct {
-	Auth0ClientID string `json:"auth0ClientId,omitempty"`
-}
 
 // PermissionsAuthorizerConfig tunes the Lambda authorizer of the routes that
 // require permissions.
@@ -113,45 +71,12 @@ func (c PermissionsAuthorizerConfig) ResultTTL() int {
 	return *c.ResultTTLSeconds
 }
 
-// Auth0Config names the token issuer and the audience the JWT authorizer accepts.
-type Auth0Config struct {
-	// Domain is the Auth0 tenant domain; the issuer is derived from it.
-	Domain string `json:"domain,omitempty"`
-	// Issuer is an explicit issuer URL, for an Auth0 custom domain or another
-	// OpenID Connect provider. It is used exactly as written.
-	Issuer string `json:"issuer,omitempty"`
-	// Audience holds the Auth0 API identifiers, not application client IDs.
-	Audience []string `json:"audience"`
-}
-
-// SelfHostedIssuerConfig is a stage's own token issuer: the issuer is the
-// stage's API URL, which serves the discovery document and the key set.
-type SelfHostedIssuerConfig struct {
-	Audience string `json:"audience"`
-	// TokenLifetimeMinutes: how long minted tokens last (default 15, at most 1440).
-	TokenLifetimeMinutes *int `json:"tokenLifetimeMinutes,omitempty"`
-	// KeyGeneration: raising it makes the next key, published a deploy
-	// ahead, sign; the previous one stays published, so tokens it signed stay
-	// valid (default 1).
-	KeyGeneration *int `json:"keyGeneration,omitempty"`
-	// Signers are the IAM principals (ARNs) the key policy allows kms:Sign.
-	Signers []string `json:"signers"`
-}
-
 // Audiences are the audiences the stage's tokens must carry (one of).
 func (s Stage) Audiences() []string {
 	if s.Config.SelfHostedIssuer.Enabled() {
 		return []string{s.Config.SelfHostedIssuer.Audience}
 	}
 	return s.Config.Auth0.Audience
-}
-
-// Enabled tells whether the stage is its own issuer.
-func (c SelfHostedIssuerConfig) Enabled() bool { return c.Audience != "" || len(c.Signers) > 0 }
-
-// CorsConfig lists the browser origins allowed to call the API.
-type CorsConfig struct {
-	AllowOrigins []string `json:"allowOrigins"`
 }
 
 // ThrottleConfig is the stage's default route throttling.
@@ -248,66 +173,6 @@ func LoadStages(context map[string]any) ([]Stage, error) {
 
 func configError(problems []string) error {
 	return fmt.Errorf("invalid stage configuration (%d problem(s)):\n  - %s", len(problems), strings.Join(problems, "\n  - "))
-}
-
-// stagesObject accepts the stages as cdk.json holds them (an object) or as a
-// JSON string, which is what "-c stages='{...}'" passes.
-func stagesObject(value any) (map[string]any, error) {
-	switch v := value.(type) {
-	case nil:
-		return nil, fmt.Errorf(`cdk.json: context %q is missing: declare your stages there (see README "Stages")`, StagesContextKey)
-	case map[string]any:
-		return v, nil
-	case string:
-		var parsed map[string]any
-		if err := json.Unmarshal([]byte(v), &parsed); err != nil {
-			return nil, fmt.Errorf("context %q: expected a JSON object of stages: %v", StagesContextKey, err)
-		}
-		return parsed, nil
-	default:
-		return nil, fmt.Errorf("context %q: expected an object of stages, got %s", StagesContextKey, jsonKind(v))
-	}
-}
-
-// applyOverrides sets "stages.<stage>.<field path>" context values into the raw
-// stages. A value that parses as JSON is used as JSON (numbers, lists); any other
-// value is a string.
-func applyOverrides(stages map[string]any, context map[string]any) error {
-	prefix := StagesContextKey + "."
-	keys := make([]string, 0)
-	for key := range context {
-		if strings.HasPrefix(key, prefix) {
-			keys = append(keys, key)
-		}
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		path := strings.Split(strings.TrimPrefix(key, prefix), ".")
-		if len(path) < 2 || slices.Contains(path, "") {
-			return fmt.Errorf("context override %q: expected stages.<stage>.<field>, for example stages.dev.auth0.domain", key)
-		}
-		value := context[key]
-		if s, ok := value.(string); ok {
-			var parsed any
-			if json.Unmarshal([]byte(s), &parsed) == nil {
-				value = parsed
-			}
-		}
-		node := stages
-		for i, step := range path[:len(path)-1] {
-			next, ok := node[step].(map[string]any)
-			if !ok {
-				if node[step] != nil {
-					return fmt.Errorf("context override %q: %s is not an object", key, strings.Join(path[:i+1], "."))
-				}
-				next = map[string]any{}
-				node[step] = next
-			}
-			node = next
-		}
-		node[path[len(path)-1]] = value
-	}
-	return nil
 }
 
 // parseStage decodes and validates one stage, returning every problem found.
@@ -430,170 +295,6 @@ func validateTags(tags map[string]string, fail func(field, format string, args .
 			fail("tags."+key, "the value has %d characters: AWS allows at most 256", len(tags[key]))
 		}
 	}
-}
-
-var (
-	certificateARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$`)
-	hostedZoneIDPattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,32}$`)
-)
-
-func validateDomain(d DomainConfig, fail func(field, format string, args ...any)) {
-	if d == (DomainConfig{}) {
-		return
-	}
-	if !hostPattern.MatchString(d.Name) {
-		fail("domain.name", "%q is not a domain name: expected the API's host, such as api.example.com", d.Name)
-	}
-	if d.CertificateARN == "" && d.HostedZoneID == "" {
-		fail("domain", "names no certificate: set domain.certificateArn (an ACM certificate in the stage's region), or domain.hostedZoneId and domain.hostedZoneName to have one issued in that Route 53 zone")
-	}
-	if d.CertificateARN != "" && !certificateARNPattern.MatchString(d.CertificateARN) {
-		fail("domain.certificateArn", "%q is not an ACM certificate ARN: expected arn:aws:acm:<region>:<account>:certificate/<id>", d.CertificateARN)
-	}
-	if d.HostedZoneID != "" && !hostedZoneIDPattern.MatchString(d.HostedZoneID) {
-		fail("domain.hostedZoneId", "%q is not a Route 53 hosted zone ID: expected Z and letters and digits, as the Route 53 console shows it", d.HostedZoneID)
-	}
-	if (d.HostedZoneID == "") != (d.HostedZoneName == "") {
-		fail("domain.hostedZoneName", "goes with domain.hostedZoneId: set both (the zone's ID and its name, such as example.com), or neither")
-	}
-	if d.HostedZoneName != "" && d.Name != d.HostedZoneName && !strings.HasSuffix(d.Name, "."+d.HostedZoneName) {
-		fail("domain.name", "%q is not in the zone %q: the alias records and the certificate's validation go in that zone", d.Name, d.HostedZoneName)
-	}
-}
-
-func validateAlarms(a AlarmsConfig, fail func(field, format string, args ...any)) {
-	if a.Email != "" && !emailPattern.MatchString(a.Email) {
-		fail("alarms.email", "%q is not an email address: expected name@example.com, or leave it out", a.Email)
-	}
-	for field, value := range map[string]*int{"alarms.serverErrors": a.ServerErrors, "alarms.integrationLatencyP99Ms": a.IntegrationLatencyP99Ms, "alarms.functionErrors": a.FunctionErrors, "alarms.functionThrottles": a.FunctionThrottles} {
-		if value != nil && *value < 1 {
-			fail(field, "%d is out of range: expected a threshold of 1 or more, or leave it out for the default", *value)
-		}
-	}
-	if p := a.ClientErrorPercent; p != nil && (*p <= 0 || *p > 100) {
-		fail("alarms.clientErrorPercent", "%v is out of range: expected a percentage above 0 and at most 100", *p)
-	}
-}
-
-// The self-hosted issuer's limits.
-const (
-	DefaultTokenLifetimeMinutes = 15
-	maxTokenLifetimeMinutes     = 24 * 60
-)
-
-var principalARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)$`)
-
-func validateSelfHostedIssuer(c StageConfig, fail func(field, format string, args ...any)) {
-	s := c.SelfHostedIssuer
-	if c.Auth0.Domain != "" || c.Auth0.Issuer != "" || len(c.Auth0.Audience) > 0 {
-		fail("auth0", "set together with selfHostedIssuer: a stage has one token issuer: keep auth0 (an Auth0 tenant) or selfHostedIssuer (the stage's own, with its keys in KMS)")
-	}
-	if c.Web.Auth0ClientID != "" {
-		fail("web", "needs auth0: the page signs in through an Auth0 single-page application, which a self-hosted issuer does not have: leave web out")
-	}
-	if strings.TrimSpace(s.Audience) == "" {
-		fail("selfHostedIssuer.audience", "missing: set the API identifier tokens must carry in aud, such as https://api.example.com")
-	}
-	if m := Threshold(s.TokenLifetimeMinutes, DefaultTokenLifetimeMinutes); m < 1 || m > maxTokenLifetimeMinutes {
-		fail("selfHostedIssuer.tokenLifetimeMinutes", "%d is out of range: expected 1 to %d minutes (24 hours); leave it out for %d", m, maxTokenLifetimeMinutes, DefaultTokenLifetimeMinutes)
-	}
-	if g := Threshold(s.KeyGeneration, 1); g < 1 {
-		fail("selfHostedIssuer.keyGeneration", "%d is out of range: expected 1 or more; raise it by one to rotate the signing key", g)
-	}
-	if len(s.Signers) == 0 {
-		fail("selfHostedIssuer.signers", "missing: list the IAM principals (role ARNs) that may sign tokens, such as arn:aws:iam::123456789012:role/ci-smoke")
-	}
-	for i, signer := range s.Signers {
-		if !principalARNPattern.MatchString(signer) {
-			fail(fmt.Sprintf("selfHostedIssuer.signers[%d]", i), "%q is not an IAM principal ARN: expected arn:aws:iam::<account>:role/<name>", signer)
-		}
-	}
-}
-
-// validateIssuer returns the issuer the JWT authorizer must match exactly.
-func validateIssuer(auth0 Auth0Config, fail func(field, format string, args ...any)) string {
-	switch {
-	case auth0.Domain == "" && auth0.Issuer == "":
-		fail("auth0.domain", "missing: set it to your Auth0 tenant domain, such as your-tenant.eu.auth0.com (or set auth0.issuer for another provider)")
-		return ""
-	case auth0.Domain != "" && auth0.Issuer != "":
-		fail("auth0.issuer", "set together with auth0.domain: keep only one, domain for an Auth0 tenant, issuer for a custom domain or another provider")
-		return ""
-	case auth0.Domain != "":
-		if scheme, _, found := strings.Cut(auth0.Domain, "://"); found && scheme != "https" {
-			fail("auth0.domain", "%q starts with %s://, but Auth0 issuers are always https: write the tenant's host alone, such as your-tenant.eu.auth0.com, and the app derives https://<domain>/", auth0.Domain, scheme)
-			return ""
-		}
-		host := strings.TrimSuffix(strings.TrimPrefix(auth0.Domain, "https://"), "/")
-		if !hostPattern.MatchString(host) {
-			fail("auth0.domain", "%q is not a domain name: expected the tenant's host alone, without a path, port or spaces, such as your-tenant.eu.auth0.com", auth0.Domain)
-			return ""
-		}
-		// Auth0 issues tokens whose "iss" is the tenant URL with a trailing slash,
-		// and the authorizer compares it exactly.
-		return "https://" + strings.ToLower(host) + "/"
-	}
-	u, err := url.Parse(auth0.Issuer)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		fail("auth0.issuer", "%q is not an https URL: expected something like https://login.example.com/ with no query or fragment", auth0.Issuer)
-		return ""
-	}
-	if strings.HasSuffix(u.Hostname(), auth0IssuerHost) && !strings.HasSuffix(auth0.Issuer, "/") {
-		fail("auth0.issuer", "%q lacks the trailing slash: Auth0 tokens carry %q, and the authorizer compares issuers exactly", auth0.Issuer, auth0.Issuer+"/")
-	}
-	return auth0.Issuer
-}
-
-// validateAudience returns warnings; errors go through fail.
-func validateAudience(stage string, audience []string, fail func(field, format string, args ...any)) []string {
-	var warnings []string
-	if len(audience) == 0 || len(audience) > maxAudiences {
-		fail("auth0.audience", "has %d entries: expected 1 to %d Auth0 API identifiers (Auth0 dashboard, Applications > APIs > Identifier), such as [\"https://api.example.com\"]", len(audience), maxAudiences)
-	}
-	seen := map[string]bool{}
-	for i, entry := range audience {
-		field := fmt.Sprintf("auth0.audience[%d]", i)
-		switch {
-		case strings.TrimSpace(entry) == "":
-			fail(field, "is empty: expected an Auth0 API identifier, such as https://api.example.com")
-		case strings.TrimSpace(entry) != entry:
-			fail(field, "%q has leading or trailing spaces: tokens carry the identifier exactly", entry)
-		case seen[entry]:
-			fail(field, "%q is listed twice: remove the duplicate", entry)
-		case clientIDPattern.MatchString(entry):
-			warnings = append(warnings, fmt.Sprintf("stage %q: %s %q looks like an Auth0 application client ID: the audience must be the API identifier (Auth0 dashboard, Applications > APIs > Identifier), or every token gets 401", stage, field, entry))
-		}
-		seen[entry] = true
-	}
-	return warnings
-}
-
-// isPlaceholder tells whether the Auth0 settings are still the shipped examples:
-// an "example-…" tenant or an audience under a reserved example domain (RFC 2606).
-func isPlaceholder(auth0 Auth0Config) bool {
-	if strings.HasPrefix(strings.TrimPrefix(auth0.Domain, "https://"), placeholderLabel+"-") {
-		return true
-	}
-	for _, entry := range auth0.Audience {
-		if u, err := url.Parse(entry); err == nil {
-			host := u.Hostname()
-			for _, tld := range []string{".com", ".net", ".org"} {
-				if host == placeholderLabel+tld || strings.HasSuffix(host, "."+placeholderLabel+tld) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func validOrigin(origin string) bool {
-	if origin == "*" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
-		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
 // unknownKeys lists the dotted paths of keys in object that typ has no JSON field for.
