@@ -90,15 +90,28 @@ func TestLocalWithDevIssuerServesStopsAndLeavesNoProcess(t *testing.T) {
 	t.Parallel() // apictl runs as a process of its own
 	r := startLocal(t, "dev")
 	apictl, state, port, issuerPort, cmd, lines := r.apictl, r.state, r.port, r.issuerPort, r.cmd, r.stdout
-	var printed strings.Builder
-	for lines.Scan() && !strings.Contains(lines.Text(), "/user") {
-		printed.WriteString(lines.Text() + "\n")
-	}
-	if !strings.Contains(printed.String(), fmt.Sprintf("curl -i http://127.0.0.1:%d/public", port)) {
-		t.Errorf("no curl line for the public route:\n%s", printed.String())
+	printed := make(chan string)
+	go func() {
+		defer close(printed)
+		for lines.Scan() {
+			printed <- lines.Text()
+		}
+	}()
+	publicCurl := fmt.Sprintf("curl -i http://127.0.0.1:%d/public", port)
+	deadline := time.After(time.Minute) // only an apictl local that never prints it reaches this
+	for seen := false; !seen; {
+		select {
+		case line, open := <-printed:
+			if !open {
+				t.Fatalf("apictl local stopped without a curl line for the public route")
+			}
+			seen = strings.Contains(line, publicCurl)
+		case <-deadline:
+			t.Fatalf("apictl local printed no curl line for the public route in a minute")
+		}
 	}
 	go func() {
-		for lines.Scan() {
+		for range printed {
 		}
 	}()
 
