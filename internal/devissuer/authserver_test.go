@@ -323,8 +323,14 @@ func TestClientCredentials(t *testing.T) {
 		t.Fatalf("%d %v", status, body)
 	}
 	claims := claimsOf(t, issuer, body["access_token"].(string))
-	if claims["sub"] != "dev-smoke-full@clients" || claims["scope"] != "read:user write:user" || !slices.Equal(toStrings(claims["permissions"]), []string{"read:admin"}) {
-		t.Errorf("claims %v", claims)
+	// The client's grant, as dev-users.json gives it.
+	i := slices.IndexFunc(issuer.Directory.Clients, func(c Client) bool { return c.ClientID == "dev-smoke-full" })
+	if i < 0 {
+		t.Fatal("dev-users.json has no client dev-smoke-full")
+	}
+	grant := issuer.Directory.Clients[i]
+	if claims["sub"] != "dev-smoke-full@clients" || claims["scope"] != strings.Join(grant.Scopes, " ") || !slices.Equal(toStrings(claims["permissions"]), grant.Permissions) || len(grant.Scopes) == 0 {
+		t.Errorf("claims %v, want the grant of dev-users.json: scopes %v, permissions %v", claims, grant.Scopes, grant.Permissions)
 	}
 	for name, c := range map[string]struct {
 		form   url.Values
