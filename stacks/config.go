@@ -192,7 +192,7 @@ func parseStage(name string, raw any) (Stage, []string) {
 		return stage, problems
 	}
 	for _, unknown := range unknownKeys(object, reflect.TypeOf(StageConfig{}), "") {
-		fail(unknown, "unknown setting: check its spelling against the README's list of stage settings")
+		fail(unknown, "unknown setting: check its spelling against the settings in docs/stages.md")
 	}
 	encoded, _ := json.Marshal(object)
 	decoder := json.NewDecoder(bytes.NewReader(encoded))

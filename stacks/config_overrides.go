@@ -13,7 +13,7 @@ import (
 func stagesObject(value any) (map[string]any, error) {
 	switch v := value.(type) {
 	case nil:
-		return nil, fmt.Errorf(`cdk.json: context %q is missing: declare your stages there (see README "Stages")`, StagesContextKey)
+		return nil, fmt.Errorf(`cdk.json: context %q is missing: declare your stages there (see docs/stages.md)`, StagesContextKey)
 	case map[string]any:
 		return v, nil
 	case string:

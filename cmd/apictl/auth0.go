@@ -79,7 +79,7 @@ func runAuth0(args []string, stdout, stderr io.Writer) int {
 	}
 	id, secret := os.Getenv(mgmtClientIDVariable), os.Getenv(mgmtClientSecretVariable)
 	if id == "" || secret == "" {
-		return fail(fmt.Errorf("set %s and %s: a machine-to-machine application authorized for the Management API of %s (the README lists the scopes it needs)", mgmtClientIDVariable, mgmtClientSecretVariable, domain))
+		return fail(fmt.Errorf("set %s and %s: a machine-to-machine application authorized for the Management API of %s (docs/auth0.md lists the scopes it needs)", mgmtClientIDVariable, mgmtClientSecretVariable, domain))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
