@@ -48,7 +48,7 @@ func runAuth0(args []string, stdout, stderr io.Writer) int {
 	outputs := flags.String("outputs", "cdk-outputs.json", "the outputs file `cdk deploy --outputs-file` wrote: the deployed page's address (optional)")
 	limited := flags.String("limited-scopes", "", "space-separated scopes of the limited smoke application (default: the routes' first scope)")
 	tenantDomain := flags.String("tenant-domain", "", "the tenant's domain, where its Management API is (default: the issuer's host, when it is *.auth0.com)")
-	prune := flags.Bool("prune", false, "also remove the scopes, grant scopes and URLs that no route or page needs any more")
+	prune := flags.Bool("prune", false, "also remove the API's scopes and the smoke applications' grant scopes that no route needs any more (the page's URLs are only ever added)")
 	timeout := flags.Duration("timeout", time.Minute, "the time limit of the whole command")
 	if flags.Parse(args[1:]) != nil {
 		return 2
