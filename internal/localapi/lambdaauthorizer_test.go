@@ -136,9 +136,9 @@ func TestLambdaAuthorizerAnswers(t *testing.T) {
 // authorizer denies (fail closed), and public routes still serve.
 func TestPermissionsAuthorizerFailsClosed(t *testing.T) {
 	t.Parallel()
+	subtests := map[string]func(*testing.T){}
 	for name, issuer := range failingIssuers(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+		subtests[name] = func(t *testing.T) {
 			local, err := Start(context.Background(), Config{
 				Root: suite.root, API: suite.api, Issuer: issuer, Addr: "127.0.0.1:0", MaxProcesses: 1,
 				BuildDir: t.TempDir(),
@@ -154,6 +154,7 @@ func TestPermissionsAuthorizerFailsClosed(t *testing.T) {
 			if status := callAt(t, local.URL, "GET", "/public", "").status; status != 200 {
 				t.Errorf("public route: %d while the key set is %s", status, name)
 			}
-		})
+		}
 	}
+	sideBySide(t, subtests)
 }
