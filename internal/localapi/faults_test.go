@@ -54,8 +54,7 @@ func failingIssuers(t *testing.T) map[string]string {
 	return map[string]string{"unreachable": unreachable, "slow": slow.URL + "/", "too large": large.URL + "/"}
 }
 
-func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
-	t.Parallel() // after the serial tests, so echo counts only its own calls
+func testKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 	echo := suite.functions[functionID(t, "./functions/claimsecho")]
 	subtests := map[string]func(*testing.T){}
 	for name, issuer := range failingIssuers(t) {
@@ -85,6 +84,19 @@ func TestKeySetFailuresFailClosedAndPublicRoutesStillServe(t *testing.T) {
 	}
 	// None of them invokes echo, so each still sees its count unchanged.
 	sideBySide(t, subtests)
+}
+
+// The failures that take their time: each waits out a failing key fetch or
+// a timeout, not the CPU, so they run side by side, after the serial tests
+// (the key set failures' echo then counts only their own calls).
+func TestFailuresThatWaitOutATimeout(t *testing.T) {
+	t.Parallel()
+	sideBySide(t, map[string]func(*testing.T){
+		"KeySetFailuresFailClosedAndPublicRoutesStillServe":            testKeySetFailuresFailClosedAndPublicRoutesStillServe,
+		"PermissionsAuthorizerFailsClosed":                             testPermissionsAuthorizerFailsClosed,
+		"FunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed": testFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed,
+		"IntegrationTimeoutIs503":                                      testIntegrationTimeoutIs503,
+	})
 }
 
 // sideBySide runs each subtest in a goroutine of its own: they wait on
@@ -129,8 +141,7 @@ func faultyAPI(t *testing.T, timeoutSeconds int, integration time.Duration, conf
 	return local
 }
 
-func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing.T) {
-	t.Parallel()
+func testFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing.T) {
 	local := faultyAPI(t, 1, 0)
 	firstPID := string(callAt(t, local.URL, "GET", "/ok", "").body)
 	cases := []struct {
@@ -166,8 +177,7 @@ func TestFunctionFaultsGetAPIGatewayStatusesAndTheNextRequestIsServed(t *testing
 	}
 }
 
-func TestIntegrationTimeoutIs503(t *testing.T) {
-	t.Parallel()
+func testIntegrationTimeoutIs503(t *testing.T) {
 	// The function may run 3 s but API Gateway gives up first.
 	local := faultyAPI(t, 3, 100*time.Millisecond) // /sleep never answers: any bound gives the same answer
 	if resp := callAt(t, local.URL, "GET", "/sleep", ""); resp.status != 503 || string(resp.body) != `{"message":"Service Unavailable"}` {
