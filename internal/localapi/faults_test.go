@@ -220,10 +220,12 @@ func TestReloadLetsRequestsInFlightFinishOnTheOldVersion(t *testing.T) {
 
 // lineWatcher is a function output that closes seen once a line holds want.
 type lineWatcher struct {
-	mu   sync.Mutex
 	want string
-	seen chan struct{}
-	buf  strings.Builder
+	seen chan struct{} // never reassigned: readers wait on it without the lock
+
+	mu     sync.Mutex
+	closed bool
+	buf    strings.Builder
 }
 
 func (w *lineWatcher) Write(p []byte) (int, error) {
@@ -232,9 +234,9 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 	if w.buf.Len() < 1<<16 {
 		w.buf.Write(p)
 	}
-	if w.seen != nil && strings.Contains(w.buf.String(), w.want) {
+	if !w.closed && strings.Contains(w.buf.String(), w.want) {
 		close(w.seen)
-		w.seen = nil
+		w.closed = true
 	}
 	return len(p), nil
 }
