@@ -87,6 +87,9 @@ func TestOpenAPIRefusesBadInput(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.want) || out != "" {
 			t.Errorf("%s: exit %d (want %d), stderr %q (want %q), stdout %d bytes", name, code, c.code, errOut, c.want, len(out))
 		}
+		if strings.Contains(errOut, "--url") {
+			t.Errorf("%s: stderr %q offers --url, which apictl openapi does not have", name, errOut)
+		}
 	}
 }
 

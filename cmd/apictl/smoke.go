@@ -69,7 +69,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	outs, outputsErr := stackOutputs(*outputs, *stage, api.StackName)
 	if *apiURL == "" {
 		if outputsErr != nil {
-			return fail(outputsErr)
+			return fail(fmt.Errorf("%w, or pass --url", outputsErr))
 		}
 		if *apiURL, err = deployedURL(outs, *outputs, *stage, api.StackName); err != nil {
 			return fail(err)
@@ -242,7 +242,7 @@ func sorted(list []string) []string {
 func stackOutputs(path, stage, stack string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`, or pass --url", err, apitemplate.StageID(stage), path)
+		return nil, fmt.Errorf("%v: deploy with `npx cdk deploy '%s/*' --outputs-file %s`", err, apitemplate.StageID(stage), path)
 	}
 	var outputs map[string]map[string]string
 	if err := json.Unmarshal(data, &outputs); err != nil {

@@ -212,7 +212,7 @@ func TestSmokeErrorsAreClear(t *testing.T) {
 		{"Auth0 unreachable", nil, []string{"--url", apiURL, "--token-url", closedURL(t) + "/oauth/token"}, "cannot reach the token endpoint"},
 		{"API unreachable", nil, []string{"--url", closedURL(t), "--token-url", tokenURL}, "cannot reach the API at"},
 		{"no outputs file", nil, []string{"--outputs", filepath.Join(t.TempDir(), "missing.json"), "--token-url", tokenURL},
-			"deploy with `npx cdk deploy 'Dev/*' --outputs-file"},
+			"`, or pass --url"},
 		{"no entry for the stage", nil, []string{"--outputs", outputs, "--token-url", tokenURL}, "has no ApiUrl for stack Dev-Api (stage dev)"},
 		{"no credentials", map[string]string{"AUTH0_CLIENT_ID": "", "AUTH0_CLIENT_SECRET": ""}, []string{"--url", apiURL, "--token-url", tokenURL},
 			"no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"},
