@@ -1,7 +1,8 @@
 // Package livereload keeps a running local API in step with the code: it
 // watches the module with fsnotify, rebuilds the functions whose packages a
-// change touches, re-synthesizes when the app itself changes (stacks/, main.go,
-// cdk.json, go.mod, go.sum), and swaps the new version in while the old one
+// change touches, re-synthesizes when the app itself changes (a package it
+// builds from, such as stacks/ or internal/apitemplate, or cdk.json, go.mod,
+// go.sum), and swaps the new version in while the old one
 // finishes its requests. A change that does not build or does not validate
 // leaves the last good version serving.
 package livereload
@@ -50,6 +51,10 @@ type Watcher struct {
 	// was built from, "" when unknown: a save that brings them back to it,
 	// such as an editor's undo of a failed change, has nothing to reload.
 	served string
+	// appDirs are the folders of the module's packages that the CDK app
+	// builds from (stacks/, the root, and what they import, such as
+	// internal/apitemplate): a change there may change the template.
+	appDirs map[string]bool
 }
 
 // skipped are the folders whose files never change what the local API serves.
@@ -66,6 +71,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return err
 	}
 	w.served, _ = w.digest()
+	w.loadAppDirs(ctx)
 	fmt.Fprintln(w.Log, Ready)
 	debounce := w.Debounce
 	if debounce == 0 {
@@ -159,10 +165,30 @@ func (w *Watcher) digest() (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), err
 }
 
+// loadAppDirs lists the folders of the packages the app builds from. When
+// go list fails (the app does not build just now), the last list stays.
+func (w *Watcher) loadAppDirs(ctx context.Context) {
+	out, err := gobuild.GoCommand(ctx, w.Root, "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}", ".").Output()
+	if err != nil {
+		return
+	}
+	w.appDirs = map[string]bool{}
+	for _, dir := range strings.Fields(string(out)) {
+		w.appDirs[dir] = true
+	}
+}
+
 // changesTheApp tells whether a file is part of the CDK app, so that the
-// template may change: then the app is synthesized again.
-func changesTheApp(rel string) bool {
-	return rel == "cdk.json" || rel == "go.mod" || rel == "go.sum" || strings.HasPrefix(rel, "stacks"+string(filepath.Separator)) || !strings.Contains(rel, string(filepath.Separator))
+// template may change: then the app is synthesized again. Before the app's
+// packages are known, stacks/ and the root's files count.
+func (w *Watcher) changesTheApp(rel string) bool {
+	if rel == "cdk.json" || rel == "go.mod" || rel == "go.sum" {
+		return true
+	}
+	if w.appDirs != nil {
+		return w.appDirs[filepath.Join(w.Root, filepath.Dir(rel))]
+	}
+	return strings.HasPrefix(rel, "stacks"+string(filepath.Separator)) || !strings.Contains(rel, string(filepath.Separator))
 }
 
 // reload applies one batch of changed files, and prints one line saying what
@@ -180,7 +206,7 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 		fmt.Fprintf(w.Log, "reload: %s changed back to the version served: nothing to do\n", what)
 		return
 	}
-	appChanged := w.appPending || slices.ContainsFunc(files, changesTheApp)
+	appChanged := w.appPending || slices.ContainsFunc(files, w.changesTheApp)
 	fail := func(output string) {
 		w.appPending = appChanged
 		fmt.Fprint(w.Log, output)
@@ -224,6 +250,9 @@ func (w *Watcher) reload(ctx context.Context, files []string) {
 		return
 	}
 	w.API, w.appPending, w.served = api, false, digest
+	if synthesized {
+		w.loadAppDirs(ctx) // the app may import other packages now
+	}
 	var packages []string
 	for _, id := range rebuilt {
 		packages = append(packages, api.Functions[id].GoPackage)

@@ -344,3 +344,28 @@ func BenchmarkRouteTableEdit(b *testing.B) {
 	slices.Sort(durations)
 	b.ReportMetric(durations[len(durations)/2].Seconds(), "median-s")
 }
+
+// A change to any package the app builds from synthesizes again, not only
+// one in stacks/ or the root: internal/apitemplate shapes the template too.
+func TestAChangeToAPackageOfTheAppSynthesizes(t *testing.T) {
+	root, err := gobuild.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Watcher{Root: root}
+	w.loadAppDirs(context.Background())
+	for file, want := range map[string]bool{
+		"stacks/routes.go":                  true,
+		"main.go":                           true,
+		"cdk.json":                          true,
+		"internal/apitemplate/assembly.go":  true,
+		"internal/openapi/openapi.go":       true,
+		"functions/handlers/handlers.go":    false,
+		"cmd/apictl/main.go":                false,
+		"internal/livereload/livereload.go": false,
+	} {
+		if got := w.changesTheApp(filepath.FromSlash(file)); got != want {
+			t.Errorf("%s changes the app: %v, want %v", file, got, want)
+		}
+	}
+}
