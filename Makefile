@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: help synth test update-snapshots vet policy lint-workflows synth-refuses-bad-config web dev screenshot local smoke bench check clean
+.PHONY: help synth test update-snapshots vet policy wiring lint-workflows synth-refuses-bad-config web dev screenshot local smoke bench check clean
 .DEFAULT_GOAL := help
 
 STAGE ?= dev
@@ -38,6 +38,10 @@ vet:
 policy: $(NODE_MODULES)
 	@echo "cfn-lint & go run ./cmd/apictl policy"; cfn-lint & lint=$$!; \
 	  go run ./cmd/apictl policy; guard=$$?; wait $$lint || { echo "cfn-lint failed (above)"; exit 1; }; exit $$guard
+
+## wiring: prove every runtime path of every stage allowed as AWS evaluates IAM, and its neighbours refused (reads cdk.out)
+wiring: $(NODE_MODULES)
+	go run ./cmd/apictl wiring
 
 ## lint-workflows: actionlint (go.mod's tool) over .github/workflows, with shellcheck over their run scripts
 lint-workflows:
@@ -77,8 +81,8 @@ smoke: $(NODE_MODULES)
 bench: $(NODE_MODULES)
 	scripts/bench.sh
 
-## check: everything CI runs: vet, lint-workflows, test, synth, synth-refuses-bad-config, policy
-check: vet lint-workflows test synth synth-refuses-bad-config policy
+## check: everything CI runs: vet, lint-workflows, test, synth, synth-refuses-bad-config, policy, wiring
+check: vet lint-workflows test synth synth-refuses-bad-config policy wiring
 
 ## clean: remove cdk.out
 clean:

@@ -118,7 +118,10 @@ func TestGitHubDeployUsesAnExistingProvider(t *testing.T) {
 		"oidcProviderArn":    "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
 		"bootstrapQualifier": "acme1",
 	}
-	template := stackTemplate(t, gitHubDeploy(t, runApp(t, context)))
+	run := runApp(t, context)
+	jsiiKernel.Lock()
+	defer jsiiKernel.Unlock()
+	template := stackTemplate(t, gitHubDeploy(t, run))
 	cdkAssert(t, func() {
 		template.ResourceCountIs(jsii.String("AWS::IAM::OIDCProvider"), jsii.Number(0))
 		template.HasResourceProperties(jsii.String("AWS::IAM::Role"), map[string]any{

@@ -119,6 +119,28 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 		{"domain zone without name", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "Z123"}), `stage "dev": domain.hostedZoneName: goes with domain.hostedZoneId`},
 		{"domain zone bad", set(validStage(), "domain", map[string]any{"name": "api.acme.test", "hostedZoneId": "123", "hostedZoneName": "acme.test"}), `stage "dev": domain.hostedZoneId: "123" is not a Route 53 hosted zone ID`},
 		{"domain outside zone", set(validStage(), "domain", map[string]any{"name": "api.other.test", "hostedZoneId": "Z123", "hostedZoneName": "acme.test"}), `stage "dev": domain.name: "api.other.test" is not in the zone "acme.test"`},
+		{"page without its domain in a stage with one", pageOnDomain("eu-west-1", map[string]any{"domain": nil}),
+			`stage "dev": web.domain: missing: the stage has a domain of its own (domain.name "api.acme.test"), so its page must have one too, or CloudFront serves the page on its default *.cloudfront.net certificate, which still accepts TLS 1.0: set web.domain to the page's host name, such as app.acme.test (and web.certificateArn, an ACM certificate for it in us-east-1`},
+		{"page certificate missing outside us-east-1", pageOnDomain("eu-west-1", nil),
+			`stage "dev": web.certificateArn: missing: the page's domain "app.acme.test" needs an ACM certificate in us-east-1, the only region CloudFront takes certificates from, and the stage's stack is in eu-west-1, so it cannot issue one: request it with ` + "`aws acm request-certificate --region us-east-1 --domain-name app.acme.test --validation-method DNS`" + `, add the CNAME record it asks for to the zone acme.test, and set its ARN here`},
+		{"page certificate missing without a region", pageOnDomain("", nil),
+			`stage "dev": web.certificateArn: missing: the page's domain "app.acme.test" needs an ACM certificate in us-east-1, the only region CloudFront takes certificates from, and the stage's stack is environment-agnostic (no region set), so it cannot issue one`},
+		{"page certificate missing without a zone", set(set(validStage(), "region", "us-east-1"), "web", map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH", "domain": "app.acme.test"}),
+			`stage "dev": web.certificateArn: missing: the page's domain "app.acme.test" needs an ACM certificate in us-east-1, and the stage has no Route 53 zone (domain.hostedZoneId) to have one issued in: request one with ` + "`aws acm request-certificate --region us-east-1 --domain-name app.acme.test --validation-method DNS`"},
+		{"page certificate in another region", pageOnDomain("eu-west-1", map[string]any{"certificateArn": "arn:aws:acm:eu-west-1:210987654321:certificate/abc"}),
+			`stage "dev": web.certificateArn: "arn:aws:acm:eu-west-1:210987654321:certificate/abc" is in eu-west-1, but CloudFront takes certificates from us-east-1 only: request one there, with ` + "`aws acm request-certificate --region us-east-1 --domain-name app.acme.test --validation-method DNS`"},
+		{"page certificate not an ARN", pageOnDomain("eu-west-1", map[string]any{"certificateArn": "app-cert"}),
+			`stage "dev": web.certificateArn: "app-cert" is not an ACM certificate ARN: expected arn:aws:acm:us-east-1:<account>:certificate/<id>`},
+		{"page certificate without its domain", set(validStage(), "web", map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH", "certificateArn": usEast1Certificate}),
+			`stage "dev": web.certificateArn: goes with web.domain`},
+		{"page domain without a page", set(validStage(), "web", map[string]any{"domain": "app.acme.test", "certificateArn": usEast1Certificate}),
+			`stage "dev": web.domain: "app.acme.test" names the page's host, but the stage serves no page: set web.auth0ClientId as well`},
+		{"page domain not a host", pageOnDomain("eu-west-1", map[string]any{"domain": "https://app.acme.test", "certificateArn": usEast1Certificate}),
+			`stage "dev": web.domain: "https://app.acme.test" is not a domain name`},
+		{"page domain is the API's", pageOnDomain("eu-west-1", map[string]any{"domain": "api.acme.test", "certificateArn": usEast1Certificate}),
+			`stage "dev": web.domain: "api.acme.test" is the API's domain too (domain.name)`},
+		{"page domain outside the zone", pageOnDomain("eu-west-1", map[string]any{"domain": "app.other.test", "certificateArn": usEast1Certificate}),
+			`stage "dev": web.domain: "app.other.test" is not in the zone "acme.test"`},
 		{"both issuers", set(validStage(), "selfHostedIssuer", map[string]any{"audience": "https://api.acme.test", "signers": []any{"arn:aws:iam::210987654321:role/ci"}}), `stage "dev": auth0: set together with selfHostedIssuer: a stage has one token issuer`},
 		{"self-hosted lifetime too long", selfHosted(map[string]any{"tokenLifetimeMinutes": 1441.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 1441 is out of range: expected 1 to 1440 minutes (24 hours)`},
 		{"self-hosted lifetime zero", selfHosted(map[string]any{"tokenLifetimeMinutes": 0.0}), `stage "dev": selfHostedIssuer.tokenLifetimeMinutes: 0 is out of range`},
@@ -142,6 +164,130 @@ func TestBadStageConfigIsRefusedWithStageFieldAndFix(t *testing.T) {
 				t.Errorf("want an error containing %q, got: %v", c.want, err)
 			}
 		})
+	}
+}
+
+// usEast1Certificate is an ACM certificate where CloudFront takes them.
+const usEast1Certificate = "arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d-0000-4000-8000-000000000000"
+
+// pageOnDomain is a stage in region with a Route 53 zone, the API on
+// api.acme.test and the page on app.acme.test, with change's web fields (nil
+// removes one). Without a certificate, it is valid in us-east-1 only.
+func pageOnDomain(region string, change map[string]any) map[string]any {
+	stage := validStage()
+	if region != "" {
+		stage["region"] = region
+	}
+	stage["domain"] = map[string]any{"name": "api.acme.test", "hostedZoneId": "Z123", "hostedZoneName": "acme.test"}
+	web := map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH", "domain": "app.acme.test"}
+	for field, value := range change {
+		if value == nil {
+			delete(web, field)
+		} else {
+			web[field] = value
+		}
+	}
+	stage["web"] = web
+	return stage
+}
+
+// The page's own domain is valid with a certificate in us-east-1, in any
+// region, with or without a zone; or, in a us-east-1 stack with a zone,
+// without one (it is issued there). A page without a domain stays valid in
+// a stage that has none either.
+func TestPageDomainsThatAreValid(t *testing.T) {
+	noZone := set(validStage(), "domain", map[string]any{"name": "api.acme.test", "certificateArn": "arn:aws:acm:eu-west-1:210987654321:certificate/abc"})
+	noZone["web"] = map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH", "domain": "app.acme.test", "certificateArn": usEast1Certificate}
+	for name, stage := range map[string]map[string]any{
+		"certificate by ARN":           pageOnDomain("eu-west-1", map[string]any{"certificateArn": usEast1Certificate}),
+		"certificate by ARN, agnostic": pageOnDomain("", map[string]any{"certificateArn": usEast1Certificate}),
+		"issued in us-east-1":          pageOnDomain("us-east-1", nil),
+		"no zone":                      noZone,
+		"no domain at all":             set(validStage(), "web", map[string]any{"auth0ClientId": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH"}),
+	} {
+		stages, err := load(map[string]any{"dev": stage})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(stages[0].Warnings) != 0 {
+			t.Errorf("%s: warnings %q", name, stages[0].Warnings)
+		}
+	}
+}
+
+// A stage whose page domain, page certificate or lack of them would leave
+// the page unsafe stops the real app, as `cdk synth` runs it, with the
+// stage, the field and the fix, and no template: one run for three stages.
+func TestPageCertificateProblemsFailSynth(t *testing.T) {
+	t.Parallel() // a run of the app of its own
+	context := cdkJSONContext(t)
+	stages := context[stacks.StagesContextKey].(map[string]any)
+	// qa: prod's settings without the page's domain and certificate.
+	qa := map[string]any{}
+	encoded, _ := json.Marshal(stages["prod"])
+	json.Unmarshal(encoded, &qa)
+	delete(qa["web"].(map[string]any), "domain")
+	delete(qa["web"].(map[string]any), "certificateArn")
+	stages["qa"] = qa
+	// prod: the certificate in the stack's region; dev: a zone and a page
+	// domain, and no certificate, in an environment-agnostic stack.
+	context["stages.prod.web.certificateArn"] = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+	context["stages.dev.domain"] = `{"name":"api.dev.example.com","hostedZoneId":"Z0EXAMPLE0000000000000","hostedZoneName":"example.com"}`
+	context["stages.dev.web.domain"] = "app.dev.example.com"
+	run := runApp(t, context)
+	if run.Exit != 1 {
+		t.Fatalf("want exit status 1, got %d\n%s", run.Exit, run.Output)
+	}
+	for _, want := range []string{
+		`stage "prod": web.certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012" is in eu-west-1, but CloudFront takes certificates from us-east-1 only: request one there, with ` + "`aws acm request-certificate --region us-east-1 --domain-name app.example.com --validation-method DNS`",
+		`stage "dev": web.certificateArn: missing: the page's domain "app.dev.example.com" needs an ACM certificate in us-east-1, the only region CloudFront takes certificates from, and the stage's stack is environment-agnostic (no region set), so it cannot issue one: request it with ` + "`aws acm request-certificate --region us-east-1 --domain-name app.dev.example.com --validation-method DNS`",
+		`stage "qa": web.domain: missing: the stage has a domain of its own (domain.name "api.example.com"), so its page must have one too, or CloudFront serves the page on its default *.cloudfront.net certificate, which still accepts TLS 1.0`,
+	} {
+		if !strings.Contains(run.Output, want) {
+			t.Errorf("output lacks %q:\n%s", want, run.Output)
+		}
+	}
+	if strings.Contains(run.Output, "goroutine ") {
+		t.Errorf("output holds a stack trace:\n%s", run.Output)
+	}
+	if templates, _ := filepath.Glob(filepath.Join(run.dir, "*", "*.template.json")); len(templates) > 0 {
+		t.Errorf("templates were written: %v", templates)
+	}
+}
+
+// cfn-guard's rules on a distribution's certificate and TLS policy are
+// waived only for the stages named, whose page is on CloudFront's default
+// certificate: never for every stage, nor for one whose page has its own
+// domain, such as prod.
+func TestDefaultCertificateWaiversSkipPagesOnTheirOwnDomain(t *testing.T) {
+	data, err := os.ReadFile("cfn-guard-waivers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Waivers []struct {
+			Rule   string
+			Stages []string
+		}
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, waiver := range file.Waivers {
+		switch waiver.Rule {
+		case "cloudfront_custom_ssl_certificate_check", "cloudfront_security_policy_check", "cloudfront_sni_enabled_check":
+		default:
+			continue
+		}
+		if len(waiver.Stages) == 0 {
+			t.Errorf("%s is waived for every stage: list the stages whose page is on CloudFront's default certificate", waiver.Rule)
+		}
+		for _, name := range waiver.Stages {
+			if web := shippedStage(t, name).Config.Web; web.Domain != "" {
+				t.Errorf("%s is waived for stage %s, whose page is on its own domain %s", waiver.Rule, name, web.Domain)
+			}
+		}
 	}
 }
 
@@ -222,6 +368,14 @@ func TestWarnings(t *testing.T) {
 	}
 	if len(stages[2].Warnings) != 0 {
 		t.Errorf("a real-looking stage got warnings: %q", stages[2].Warnings)
+	}
+	// The shipped prod's page certificate is an example, in AWS's documentation account.
+	stages, err = load(map[string]any{"prod": pageOnDomain("eu-west-1", map[string]any{"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(stages[0].Warnings, "\n"); !strings.Contains(w, `stage "prod" still has the shipped example page certificate arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012: set web.certificateArn to your ACM certificate for app.acme.test in us-east-1 before you deploy`) {
+		t.Errorf("example page certificate: warnings %q", w)
 	}
 }
 

@@ -354,6 +354,13 @@ func cdkAssert(t *testing.T, assertions func()) {
 	assertions()
 }
 
+// jsiiKernel serializes the jsii calls of parallel tests: jsii-runtime-go's
+// client writes a request to the kernel's pipe and reads its answer without a
+// lock, so two goroutines at once read each other's answers (seen as "invalid
+// character" panics). Sequential tests never overlap; a parallel one holds
+// this while it asserts.
+var jsiiKernel sync.Mutex
+
 // stackTemplate is a stack's template for CDK's assertions.
 func stackTemplate(t *testing.T, s *stack) assertions.Template {
 	t.Helper()
@@ -798,14 +805,30 @@ func TestWebPage(t *testing.T) {
 						"ContentSecurityPolicy":   map[string]any{"ContentSecurityPolicy": assertions.Match_AnyValue(), "Override": true},
 					}},
 				})
+				// The page's origin: CloudFront's, or its own domain's, known at synth.
+				var origin any = map[string]any{
+					"Fn::Join": []any{"", []any{"https://", map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^WebDistribution")), "DomainName"}}}},
+				}
+				var webURL any = assertions.Match_AnyValue()
+				if stage.Config.Web.Domain != "" {
+					origin, webURL = "https://"+stage.Config.Web.Domain, "https://"+stage.Config.Web.Domain+"/"
+				}
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
-					"CorsConfiguration": map[string]any{"AllowOrigins": assertions.Match_ArrayWith(&[]any{map[string]any{
-						"Fn::Join": []any{"", []any{"https://", map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^WebDistribution")), "DomainName"}}}},
-					}})},
+					"CorsConfiguration": map[string]any{"AllowOrigins": assertions.Match_ArrayWith(&[]any{origin})},
 				})
-				template.HasOutput(jsii.String("WebUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
+				template.HasOutput(jsii.String("WebUrl"), map[string]any{"Value": webURL})
 				template.ResourceCountIs(jsii.String("Custom::CDKBucketDeployment"), jsii.Number(1))
 			})
+			// On its own domain, the page's origin is the only one the API
+			// allows for it, once, even when cors.allowOrigins lists it too.
+			if domain := stage.Config.Web.Domain; domain != "" {
+				for _, api := range *template.FindResources(jsii.String("AWS::ApiGatewayV2::Api"), nil) {
+					origins, _ := json.Marshal((*api)["Properties"].(map[string]any)["CorsConfiguration"].(map[string]any)["AllowOrigins"])
+					if n := strings.Count(string(origins), `"https://`+domain+`"`); n != 1 || strings.Contains(string(origins), "WebDistribution") {
+						t.Errorf("CORS origins %s: want https://%s once, and not CloudFront's address", origins, domain)
+					}
+				}
+			}
 			// The CSP names the tenant; the deployment writes the page and
 			// config.json, whose API URL is resolved at deploy time.
 			data := string(stack.Template)
@@ -823,6 +846,133 @@ func TestWebPage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A stage with a domain of its own serves its page on web.domain: CloudFront
+// answers on that name with its us-east-1 certificate, SNI and TLSv1.2_2021,
+// A and AAAA alias records in the stage's zone point at it, and cdk-nag's
+// default-certificate finding (CFR4) is not suppressed. A stage without a
+// domain keeps CloudFront's address, and only it has that suppression.
+func TestWebPageOnItsOwnDomain(t *testing.T) {
+	onDomain := 0
+	for name, stack := range shippedStacks(t) {
+		config := shippedStage(t, name).Config
+		if config.Web.Auth0ClientID == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			template := stackTemplate(t, stack)
+			web := config.Web
+			if web.Domain == "" {
+				if config.Domain.Name != "" {
+					t.Errorf("stage %s has domain.name %q and a page without web.domain: synth must refuse it", name, config.Domain.Name)
+				}
+				cdkAssert(t, func() {
+					template.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+						"DistributionConfig": map[string]any{"Aliases": assertions.Match_Absent(), "ViewerCertificate": assertions.Match_Absent()},
+					})
+				})
+				if !distributionSuppresses(t, stack, "AwsSolutions-CFR4") {
+					t.Error("the page on CloudFront's default certificate lacks its AwsSolutions-CFR4 suppression and reason")
+				}
+				return
+			}
+			onDomain++
+			if !strings.HasPrefix(web.CertificateARN, "arn:aws:acm:us-east-1:") {
+				t.Errorf("web.certificateArn %q: CloudFront takes certificates from us-east-1 only", web.CertificateARN)
+			}
+			cdkAssert(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+					"DistributionConfig": map[string]any{
+						"Aliases": []any{web.Domain},
+						"ViewerCertificate": map[string]any{
+							"AcmCertificateArn":      web.CertificateARN,
+							"MinimumProtocolVersion": "TLSv1.2_2021",
+							"SslSupportMethod":       "sni-only",
+						},
+					},
+				})
+				for _, recordType := range []string{"A", "AAAA"} {
+					template.HasResourceProperties(jsii.String("AWS::Route53::RecordSet"), map[string]any{
+						"Name": web.Domain + ".", "Type": recordType, "HostedZoneId": config.Domain.HostedZoneID,
+						"AliasTarget": map[string]any{
+							"DNSName":      map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^WebDistribution")), "DomainName"}},
+							"HostedZoneId": assertions.Match_AnyValue(),
+						},
+					})
+				}
+			})
+			if distributionSuppresses(t, stack, "AwsSolutions-CFR4") {
+				t.Error("the page on its own domain still suppresses AwsSolutions-CFR4: cdk-nag must check its TLS policy")
+			}
+		})
+	}
+	if onDomain == 0 {
+		t.Error("no shipped stage serves its page on its own domain: prod ships an example, so that the tests and snapshots cover it")
+	}
+}
+
+// distributionSuppresses tells whether the page's distribution suppresses a cdk-nag rule.
+func distributionSuppresses(t *testing.T, s *stack, rule string) bool {
+	t.Helper()
+	var template struct {
+		Resources map[string]struct {
+			Type     string
+			Metadata struct {
+				CdkNag struct {
+					RulesToSuppress []struct{ ID string } `json:"rules_to_suppress"`
+				} `json:"cdk_nag"`
+			}
+		}
+	}
+	if err := json.Unmarshal(s.Template, &template); err != nil {
+		t.Fatal(err)
+	}
+	for _, resource := range template.Resources {
+		if resource.Type != "AWS::CloudFront::Distribution" {
+			continue
+		}
+		for _, suppressed := range resource.Metadata.CdkNag.RulesToSuppress {
+			if suppressed.ID == rule {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A stage in us-east-1 with a Route 53 zone needs no web.certificateArn: the
+// page's certificate is issued in the stack, with DNS validation in the zone.
+func TestWebPageCertificateIssuedInUSEast1(t *testing.T) {
+	t.Parallel() // a run of the app of its own
+	context := cdkJSONContext(t)
+	prod := context[stacks.StagesContextKey].(map[string]any)["prod"].(map[string]any)
+	prod["region"] = "us-east-1"
+	delete(prod["web"].(map[string]any), "certificateArn")
+	context[stacks.StagesContextKey] = map[string]any{"prod": prod}
+	delete(context, stacks.GitHubDeployContextKey)
+	config := shippedStage(t, "prod").Config
+	run := runApp(t, context)
+	jsiiKernel.Lock()
+	defer jsiiKernel.Unlock()
+	template := stackTemplate(t, run.stages(t)["prod"])
+	cdkAssert(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::CertificateManager::Certificate"), map[string]any{
+			"DomainName":              config.Web.Domain,
+			"ValidationMethod":        "DNS",
+			"DomainValidationOptions": []any{map[string]any{"DomainName": config.Web.Domain, "HostedZoneId": config.Domain.HostedZoneID}},
+		})
+		template.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+			"DistributionConfig": map[string]any{
+				"Aliases": []any{config.Web.Domain},
+				"ViewerCertificate": map[string]any{
+					"AcmCertificateArn":      map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^WebCertificate"))},
+					"MinimumProtocolVersion": "TLSv1.2_2021",
+					"SslSupportMethod":       "sni-only",
+				},
+			},
+		})
+	})
 }
 
 // Each stage has its alarms, notifying an encrypted topic, and a dashboard of

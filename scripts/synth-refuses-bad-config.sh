@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-if output=$(npx cdk synth --quiet --output "$out" -c stages.dev.auth0.domain= -c stages.dev.function.timeoutSeconds=45 2>&1); then
+if output=$(npx cdk synth --quiet --output "$out" -c stages.dev.auth0.domain= -c stages.dev.function.timeoutSeconds=45 \
+  -c stages.prod.web.certificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012 2>&1); then
   echo "$output"; echo "synth accepted a bad configuration"; exit 1
 fi
-for want in 'stage "dev": auth0.domain: missing' 'stage "dev": function.timeoutSeconds: 45 is out of range'; do
+for want in 'stage "dev": auth0.domain: missing' 'stage "dev": function.timeoutSeconds: 45 is out of range' \
+  'stage "prod": web.certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012" is in eu-west-1, but CloudFront takes certificates from us-east-1 only'; do
   grep -qF "$want" <<<"$output" || { echo "$output"; echo "missing message: $want"; exit 1; }
 done
 if compgen -G "$out/*/*.template.json" >/dev/null || compgen -G "$out/*.template.json" >/dev/null; then

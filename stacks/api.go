@@ -50,9 +50,10 @@ var AccessLogFormat = map[string]string{
 // the Go functions behind them.
 func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	zone := hostedZone(stack, props.Stage.Config.Domain)
 	var page *webPage
 	if props.Stage.Config.Web.Auth0ClientID != "" {
-		page = newWebPage(stack, props.Stage)
+		page = newWebPage(stack, props.Stage, zone)
 	}
 	api, issuer := newHTTPAPI(stack, props.Stage, page)
 	logKey := newLogKey(stack, props.Stage.Name)
@@ -69,7 +70,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	stack.Node().AddValidation(&defaultDeny{scope: stack, routes: routes})
 	var domain awsapigatewayv2.DomainName
 	if props.Stage.Config.Domain.Name != "" {
-		domain = newDomain(stack, props.Stage.Config.Domain)
+		domain = newDomain(stack, props.Stage.Config.Domain, zone)
 	}
 	stage := newStage(stack, api, props.Stage.Config, logKey, domain)
 	// The OpenAPI server is the same URL without its trailing slash. With a
@@ -102,7 +103,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 // tenant's, or, for a stage that is its own issuer, the API's own URL.
 func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) (awsapigatewayv2.HttpApi, *string) {
 	origins := stage.Config.Cors.AllowOrigins
-	if page != nil {
+	if page != nil && !slices.Contains(origins, page.URL()) {
 		origins = append(slices.Clone(origins), page.URL())
 	}
 	issuer := jsii.String(stage.Issuer)
@@ -152,13 +153,13 @@ func newLogKey(stack awscdk.Stack, stageName string) awskms.Key {
 		EnableKeyRotation: jsii.Bool(true),
 	})
 	logKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchLogsOfThisAccountAndRegion"),
+		Sid:        jsii.String("CloudWatchLogsForTheStacksLogGroups"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{
 			"ArnLike": map[string]any{
-				"kms:EncryptionContext:aws:logs:arn": "arn:" + *awscdk.Aws_PARTITION() + ":logs:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":log-group:*",
+				"kms:EncryptionContext:aws:logs:arn": "arn:" + *awscdk.Aws_PARTITION() + ":logs:" + *awscdk.Aws_REGION() + ":" + *awscdk.Aws_ACCOUNT_ID() + ":log-group:" + logGroupPrefix(stack) + "*",
 			},
 		},
 	}), nil)

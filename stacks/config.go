@@ -32,7 +32,8 @@ type StageConfig struct {
 	Function         FunctionConfig         `json:"function"`
 	// PermissionsAuthorizer is optional: its defaults suit most stages.
 	PermissionsAuthorizer PermissionsAuthorizerConfig `json:"permissionsAuthorizer,omitempty"`
-	// Web is optional: with an Auth0 SPA client ID, the stage serves the page.
+	// Web is optional: with an Auth0 SPA client ID, the stage serves the
+	// page, on its own domain when web.domain is set.
 	Web WebConfig `json:"web,omitempty"`
 	// RemovalPolicy is what a deleted stack does with the stage's log groups
 	// and KMS key: "retain" (the default, with termination protection on) or
@@ -224,6 +225,9 @@ func parseStage(name string, raw any) (Stage, []string) {
 			stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example signer %s: set selfHostedIssuer.signers to the roles that mint its tokens before you deploy", name, signer))
 		}
 	}
+	if arn := c.Web.CertificateARN; strings.Contains(arn, ":123456789012:") {
+		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example page certificate %s: set web.certificateArn to your ACM certificate for %s in %s before you deploy", name, arn, c.Web.Domain, CloudFrontCertificateRegion))
+	}
 	if c.Account != "" && !accountPattern.MatchString(c.Account) {
 		fail("account", "%q is not an AWS account ID: expected 12 digits, or leave it out for an environment-agnostic stack", c.Account)
 	}
@@ -247,9 +251,7 @@ func parseStage(name string, raw any) (Stage, []string) {
 	if c.Function.MemoryMiB < minMemoryMiB || c.Function.MemoryMiB > maxMemoryMiB {
 		fail("function.memoryMiB", "%d is out of range: expected %d to %d", c.Function.MemoryMiB, minMemoryMiB, maxMemoryMiB)
 	}
-	if id := c.Web.Auth0ClientID; id != "" && !clientIDPattern.MatchString(id) {
-		fail("web.auth0ClientId", "%q is not an Auth0 client ID: expected the 32 letters and digits of the single-page application's Client ID (Auth0 dashboard, Applications > your SPA > Settings), or leave web out for no page", id)
-	}
+	validateWeb(c, fail)
 	if c.RemovalPolicy != "" && c.RemovalPolicy != RemovalRetain && c.RemovalPolicy != RemovalDestroy {
 		fail("removalPolicy", "%q is not a removal policy: expected %q (keep the logs and the key when the stack is deleted, with termination protection) or %q", c.RemovalPolicy, RemovalRetain, RemovalDestroy)
 	}

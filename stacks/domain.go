@@ -9,17 +9,22 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// hostedZone is the stage's Route 53 zone, or nil when it names none. The
+// API's domain and the page's both write their records in it.
+func hostedZone(scope constructs.Construct, config DomainConfig) awsroute53.IHostedZone {
+	if config.HostedZoneID == "" {
+		return nil
+	}
+	return awsroute53.HostedZone_FromHostedZoneAttributes(scope, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
+		HostedZoneId: jsii.String(config.HostedZoneID), ZoneName: jsii.String(config.HostedZoneName),
+	})
+}
+
 // newDomain declares the stage's custom domain: a regional API Gateway
 // domain name with the TLS 1.2 security policy, on the given certificate or
 // on one ACM issues with DNS validation in the zone, and, with a zone, A and
 // AAAA alias records to it.
-func newDomain(scope constructs.Construct, config DomainConfig) awsapigatewayv2.DomainName {
-	var zone awsroute53.IHostedZone
-	if config.HostedZoneID != "" {
-		zone = awsroute53.HostedZone_FromHostedZoneAttributes(scope, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
-			HostedZoneId: jsii.String(config.HostedZoneID), ZoneName: jsii.String(config.HostedZoneName),
-		})
-	}
+func newDomain(scope constructs.Construct, config DomainConfig, zone awsroute53.IHostedZone) awsapigatewayv2.DomainName {
 	var certificate awscertificatemanager.ICertificate
 	if config.CertificateARN != "" {
 		certificate = awscertificatemanager.Certificate_FromCertificateArn(scope, jsii.String("Certificate"), jsii.String(config.CertificateARN))

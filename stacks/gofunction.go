@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -86,13 +87,27 @@ func NewGoFunction(scope constructs.Construct, id string, props *GoFunctionProps
 	return fn
 }
 
-// newLogGroup declares a log group with the stage's retention, encrypted with the stage's key.
+// newLogGroup declares a log group with the stage's retention, encrypted with
+// the stage's key, and named under the stack's prefix (logGroupPrefix) after
+// its construct path, such as /Dev-Api/ClaimsEcho/Logs.
 func newLogGroup(scope constructs.Construct, id string, retentionDays int, key awskms.IKey) awslogs.LogGroup {
-	logGroup := awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{EncryptionKey: key})
+	stack := awscdk.Stack_Of(scope)
+	path := strings.TrimPrefix(*scope.Node().Path()+"/"+id, *stack.Node().Path()+"/")
+	logGroup := awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
+		EncryptionKey: key,
+		LogGroupName:  jsii.String(logGroupPrefix(stack) + path),
+	})
 	// The L2 takes a retention enum; cdk.json takes days, already checked against
 	// CloudWatch's list, so set the CloudFormation property directly.
 	logGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(retentionDays))
 	return logGroup
+}
+
+// logGroupPrefix starts the name of every log group of a stack. The log key
+// lets CloudWatch Logs use it for these names only, not for every log group
+// of the account: a generated name has no documented shape to match.
+func logGroupPrefix(stack awscdk.Stack) string {
+	return "/" + *stack.StackName() + "/"
 }
 
 // goCode bundles a Go package into a Lambda asset. The asset hash is taken from

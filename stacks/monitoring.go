@@ -54,6 +54,7 @@ func newMonitoring(stack awscdk.Stack, stage Stage, api awsapigatewayv2.HttpApi,
 		}}, jsii.Bool(true))
 	}
 	notify := awscloudwatchactions.NewSnsAction(topic)
+	var alarmARNs []*string
 	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64, periods float64) {
 		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(description + " (stage " + stage.Name + ")"),
@@ -65,6 +66,7 @@ func newMonitoring(stack awscdk.Stack, stage Stage, api awsapigatewayv2.HttpApi,
 		})
 		a.AddAlarmAction(notify)
 		a.AddOkAction(notify)
+		alarmARNs = append(alarmARNs, a.AlarmArn())
 	}
 
 	requests := api.MetricCount(&awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("Sum")})
@@ -92,6 +94,21 @@ func newMonitoring(stack awscdk.Stack, stage Stage, api awsapigatewayv2.HttpApi,
 		functionErrors = append(functionErrors, errors)
 		functionDurations = append(functionDurations, fn.MetricDuration(&awscloudwatch.MetricOptions{Period: fiveMinutes, Statistic: jsii.String("p99"), Label: jsii.String(name)}))
 	}
+
+	// A topic policy replaces SNS's default one, which let the account's
+	// principals publish; enforceSSL wrote one. Without this statement every
+	// alarm goes to ALARM and its notification is refused, recorded only in
+	// the alarm's history. Only this stage's alarms, of this account, publish.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("TheStagesAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnEquals":    map[string]any{"aws:SourceArn": alarmARNs},
+		},
+	}))
 
 	graph := func(title string, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &left, Width: jsii.Number(12), Height: jsii.Number(6)})

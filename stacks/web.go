@@ -10,10 +10,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
@@ -29,16 +32,25 @@ import (
 type webPage struct {
 	bucket       awss3.Bucket
 	distribution awscloudfront.Distribution
+	domain       string // the page's own host name; "" on CloudFront's
 }
 
-// URL is the page's address, which the API's CORS origins include.
-func (p *webPage) URL() string { return "https://" + *p.distribution.DistributionDomainName() }
+// URL is the page's address, which the API's CORS origins include: its own
+// domain's when it has one, CloudFront's otherwise.
+func (p *webPage) URL() string {
+	if p.domain != "" {
+		return "https://" + p.domain
+	}
+	return "https://" + *p.distribution.DistributionDomainName()
+}
 
 // newWebPage declares the bucket and the distribution that serve the page.
 // The CSP lets the page talk only to the tenant and to API Gateway in the
 // stage's region: naming the API itself would make a dependency cycle, since
-// the API's CORS origins name the distribution.
-func newWebPage(stack awscdk.Stack, stage Stage) *webPage {
+// the API's CORS origins name the distribution. With web.domain, the
+// distribution answers on that name with its certificate and TLSv1.2_2021
+// at least, and, with a zone, A and AAAA alias records point the name at it.
+func newWebPage(stack awscdk.Stack, stage Stage, zone awsroute53.IHostedZone) *webPage {
 	bucket := awss3.NewBucket(stack, jsii.String("WebBucket"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -79,7 +91,7 @@ func newWebPage(stack awscdk.Stack, stage Stage) *webPage {
 	fallback := func(status float64) *awscloudfront.ErrorResponse {
 		return &awscloudfront.ErrorResponse{HttpStatus: jsii.Number(status), ResponseHttpStatus: jsii.Number(200), ResponsePagePath: jsii.String("/index.html"), Ttl: awscdk.Duration_Seconds(jsii.Number(0))}
 	}
-	distribution := awscloudfront.NewDistribution(stack, jsii.String("WebDistribution"), &awscloudfront.DistributionProps{
+	props := &awscloudfront.DistributionProps{
 		Comment:           jsii.String("auth0-http-api page, stage " + stage.Name),
 		DefaultRootObject: jsii.String("index.html"),
 		DefaultBehavior: &awscloudfront.BehaviorOptions{
@@ -89,14 +101,50 @@ func newWebPage(stack awscdk.Stack, stage Stage) *webPage {
 		},
 		ErrorResponses: &[]*awscloudfront.ErrorResponse{fallback(403), fallback(404)},
 		HttpVersion:    awscloudfront.HttpVersion_HTTP2_AND_3,
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(distribution, &[]*cdknag.NagPackSuppression{
+	}
+	web := stage.Config.Web
+	if web.Domain != "" {
+		props.DomainNames = jsii.Strings(web.Domain)
+		props.Certificate = webCertificate(stack, stage, zone)
+		props.MinimumProtocolVersion = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
+		props.SslSupportMethod = awscloudfront.SSLMethod_SNI
+	}
+	distribution := awscloudfront.NewDistribution(stack, jsii.String("WebDistribution"), props)
+	suppressions := []*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-CFR1"), Reason: jsii.String("No geo restriction: the page is for the API's users wherever they are, and the API decides access by token. A restriction would be a per-stage business choice, not a default.")},
 		{Id: jsii.String("AwsSolutions-CFR2"), Reason: jsii.String("No WAF web ACL: the page is static files, and the API it calls has its own throttling and authorizer. A web ACL costs about US$5 a month plus US$1 per rule and US$0.60 per million requests per stage; add one where the page draws abuse.")},
 		{Id: jsii.String("AwsSolutions-CFR3"), Reason: jsii.String("No CloudFront access log: it needs a bucket with ACLs enabled and holds only fetches of public static files; the API's own access log records every call that matters.")},
-		{Id: jsii.String("AwsSolutions-CFR4"), Reason: jsii.String("The page is served on CloudFront's own *.cloudfront.net certificate, whose security policy CloudFront fixes (the rule reads it as TLSv1) and no setting changes. A custom domain with its own certificate is what allows TLSv1.2_2021.")},
-	}, nil)
-	return &webPage{bucket: bucket, distribution: distribution}
+	}
+	if web.Domain == "" {
+		// Only a stage without a domain of its own gets here: config
+		// validation requires web.domain of every stage with domain.name.
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-CFR4"), Reason: jsii.String("This stage has no domain of its own (no domain.name, so no web.domain), and its page is served on CloudFront's *.cloudfront.net certificate, whose security policy CloudFront fixes (the rule reads it as TLSv1) and no setting changes. A stage with a domain must set web.domain, which serves the page with TLSv1.2_2021.")})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(distribution, &suppressions, nil)
+	if web.Domain != "" && zone != nil {
+		target := awsroute53.RecordTarget_FromAlias(awsroute53targets.NewCloudFrontTarget(distribution))
+		awsroute53.NewARecord(stack, jsii.String("WebAliasA"), &awsroute53.ARecordProps{Zone: zone, RecordName: jsii.String(web.Domain), Target: target})
+		awsroute53.NewAaaaRecord(stack, jsii.String("WebAliasAAAA"), &awsroute53.AaaaRecordProps{Zone: zone, RecordName: jsii.String(web.Domain), Target: target})
+	}
+	return &webPage{bucket: bucket, distribution: distribution, domain: web.Domain}
+}
+
+// webCertificate is the certificate of the page's domain, which CloudFront
+// takes from us-east-1 only: the one web.certificateArn names, or, in a
+// stack in us-east-1 with a zone, one ACM issues with DNS validation in it.
+// Config validation requires the ARN everywhere else.
+func webCertificate(stack awscdk.Stack, stage Stage, zone awsroute53.IHostedZone) awscertificatemanager.ICertificate {
+	web := stage.Config.Web
+	if web.CertificateARN != "" {
+		return awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("WebCertificate"), jsii.String(web.CertificateARN))
+	}
+	if zone == nil || stage.Config.Region != CloudFrontCertificateRegion {
+		panic(fmt.Errorf("stage %q: web.certificateArn: missing: the page's domain %s needs an ACM certificate in %s, which only a stage in %s with a Route 53 zone can issue itself: set web.certificateArn", stage.Name, web.Domain, CloudFrontCertificateRegion, CloudFrontCertificateRegion))
+	}
+	return awscertificatemanager.NewCertificate(stack, jsii.String("WebCertificate"), &awscertificatemanager.CertificateProps{
+		DomainName: jsii.String(web.Domain),
+		Validation: awscertificatemanager.CertificateValidation_FromDns(zone),
+	})
 }
 
 // deploy uploads the page, built at synth, the stage's config.json and its
@@ -143,6 +191,14 @@ func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL, serverURL *str
 		DistributionPaths: jsii.Strings("/*"),
 		MemoryLimit:       jsii.Number(256),
 	})
+	// BucketDeployment grants the invalidation actions on every distribution of
+	// the account (Resource "*"); a deploy of this page may flush only its own.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:          jsii.String("InvalidatesOnlyThePagesDistribution"),
+		Effect:       awsiam.Effect_DENY,
+		Actions:      jsii.Strings("cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"),
+		NotResources: &[]*string{p.distribution.DistributionArn()},
+	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, bucketDeploymentSuppressions, jsii.Bool(true))
 	// The deployment's function is a singleton of the stack, not a child of
 	// the deployment: its suppressions go on the stack's child that holds it.
@@ -157,7 +213,7 @@ func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL, serverURL *str
 // bucketDeploymentSuppressions are the findings on aws-cdk-lib's own
 // BucketDeployment function, which runs only while CloudFormation deploys.
 var bucketDeploymentSuppressions = &[]*cdknag.NagPackSuppression{
-	{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("aws-cdk-lib's BucketDeployment grants its function object actions on the CDK asset bucket and on this page's bucket (bucket/*), and CloudFront invalidation: it copies, prunes and invalidates every object of the page.")},
+	{Id: jsii.String("AwsSolutions-IAM5"), Reason: jsii.String("aws-cdk-lib's BucketDeployment grants its function object actions on the CDK asset bucket and on this page's bucket (bucket/*), and CloudFront invalidation on * (an explicit Deny, InvalidatesOnlyThePagesDistribution, narrows that to the page's own distribution, which make wiring proves): it copies, prunes and invalidates every object of the page.")},
 	{Id: jsii.String("AwsSolutions-L1"), Reason: jsii.String("The runtime of aws-cdk-lib's BucketDeployment function is chosen by aws-cdk-lib, which moves it forward with its releases.")},
 	{Id: jsii.String("Serverless-LambdaLatestVersion"), Reason: jsii.String("The runtime of aws-cdk-lib's BucketDeployment function is chosen by aws-cdk-lib, which moves it forward with its releases.")},
 	{Id: jsii.String("Serverless-LambdaDLQ"), Reason: jsii.String("CloudFormation calls the BucketDeployment function and waits for its answer; a failure fails and rolls back the deploy, so a dead-letter queue would hold nothing to act on.")},

@@ -23,6 +23,7 @@ var commands = map[string]command{
 	"auth0":   {"plan|apply: keep a stage's Auth0 tenant (API, scopes, page and smoke applications) in step with its routes", runAuth0},
 	"openapi": {"write a stage's OpenAPI 3.1 document, derived from its template: operations, security as the authorizers decide, sign-in flows", runOpenAPI},
 	"policy":  {"run the AWS Control Tower guard rules (cfn-guard) over every synthesized stage, with the documented waivers", runPolicy},
+	"wiring":  {"prove that every runtime path of a stage is allowed as AWS evaluates IAM, and its neighbours refused", runWiring},
 }
 
 func main() {

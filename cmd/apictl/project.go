@@ -55,16 +55,23 @@ func (p *project) resolve(paths ...*string) error {
 // load reads a stage's API from the template, synthesizing first when the
 // template is missing or stale.
 func (p *project) load(stage string, log io.Writer) (*apitemplate.API, error) {
-	if err := p.resolve(); err != nil {
+	if err := p.synthesized(log); err != nil {
 		return nil, err
 	}
-	if apitemplate.Stale(p.root, p.cdkOut) {
-		fmt.Fprintf(log, "synthesizing into %s (missing or older than the sources)...\n", p.cdkOut)
-		if err := apitemplate.Synthesize(context.Background(), p.root, p.cdkOut, "", log); err != nil {
-			return nil, err
-		}
-	}
 	return apitemplate.Load(p.cdkOut, stage)
+}
+
+// synthesized resolves the project's paths and synthesizes the cloud
+// assembly when it is missing or older than the sources.
+func (p *project) synthesized(log io.Writer) error {
+	if err := p.resolve(); err != nil {
+		return err
+	}
+	if !apitemplate.Stale(p.root, p.cdkOut) {
+		return nil
+	}
+	fmt.Fprintf(log, "synthesizing into %s (missing or older than the sources)...\n", p.cdkOut)
+	return apitemplate.Synthesize(context.Background(), p.root, p.cdkOut, "", log)
 }
 
 // devIssuer is the dev issuer on port, with its key from the state

@@ -32,7 +32,7 @@ const GitHubDeployContextKey = "githubDeploy"
 
 // Stages lists the stage names that cdk.json under root declares, sorted.
 func Stages(root string) ([]string, error) {
-	context, err := cdkJSONContext(root)
+	context, err := CDKJSONContext(root)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,8 @@ func Stages(root string) ([]string, error) {
 	return names, nil
 }
 
-func cdkJSONContext(root string) (map[string]any, error) {
+// CDKJSONContext is the context that cdk.json under root gives the app.
+func CDKJSONContext(root string) (map[string]any, error) {
 	data, err := os.ReadFile(filepath.Join(root, "cdk.json"))
 	if err != nil {
 		return nil, err
@@ -129,7 +130,7 @@ func stackName(dir string) (string, error) {
 // for this machine itself. With a stage named, it synthesizes that stage
 // alone, as its local API needs, in a third of the time of them all.
 func Synthesize(ctx context.Context, root, outDir, stage string, output io.Writer) error {
-	context, err := cdkJSONContext(root)
+	context, err := CDKJSONContext(root)
 	if err != nil {
 		return err
 	}
