@@ -122,6 +122,12 @@ budget "private/public throughput of the local API" "$(api private/public)" ">="
 echo "local API, permission route: $(api permission-req/s) req/s (p50 $(api permission-p50-µs) µs, p99 $(api permission-p99-µs) µs)"
 budget "permission/public throughput of the local API" "$(api permission/public)" ">=" 0.5 x
 
+echo "== the IAM wiring check of every stage and the GitHubDeploy stack ($RUNS runs, over $work/cli.out)"
+go build -o "$work/apictl" ./cmd/apictl
+read -r wiring wiring_mb < <(timed "$RUNS" "$work/apictl" wiring --cdk-out "$work/cli.out")
+echo "apictl wiring: ${wiring} s, peak ${wiring_mb} MB"
+budget "IAM wiring check, every stage" "$wiring" "<=" 5 s
+
 echo "== go test ./..."
 read -r warm warm_mb < <(timed 3 go test -count=1 ./...)
 measured "$warm"
