@@ -140,7 +140,10 @@ func Synthesize(ctx context.Context, root, outDir, stage string, output io.Write
 		delete(context, GitHubDeployContextKey)
 	}
 	contextJSON, _ := json.Marshal(context)
-	cmd := gobuild.GoCommand(ctx, root, "run", ".")
+	// Without a symbol table and DWARF the app links in about 2.4 s instead of
+	// 3.5 (measured by hand on 2 cores): it runs once to write the assembly,
+	// and nobody debugs it here. Each live reload of the route table saves that.
+	cmd := gobuild.GoCommand(ctx, root, "run", "-ldflags=-s -w", ".")
 	cmd.Env = append(os.Environ(), "CDK_OUTDIR="+outDir, "CDK_CONTEXT_JSON="+string(contextJSON),
 		// CloudFormation validation costs seconds and `make synth` keeps it on;
 		// here the template is only read for its routes and functions.
