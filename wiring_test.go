@@ -114,10 +114,15 @@ func TestBrokenWiringIsCaught(t *testing.T) {
 		{"the topic takes any account's alarms", "dev", func(t *testing.T, r map[string]any) {
 			delete(statement(t, r, "AlarmTopicPolicy", "PolicyDocument", "TheStagesAlarmsPublish"), "Condition")
 		}, "CloudWatch alarm `ServerErrorsAlarm` → SNS topic `AlarmTopic`, from an alarm of another account is ALLOWED", []string{"allowed by statement TheStagesAlarmsPublish"}},
+		{"the topic policy is one statement, open to any account", "dev", func(t *testing.T, r map[string]any) {
+			only := statement(t, r, "AlarmTopicPolicy", "PolicyDocument", "TheStagesAlarmsPublish")
+			delete(only, "Condition")
+			resource(t, r, "AlarmTopicPolicy")["PolicyDocument"].(map[string]any)["Statement"] = only // an object, not a list
+		}, "CloudWatch alarm `ServerErrorsAlarm` → SNS topic `AlarmTopic`, from an alarm of another account is ALLOWED", []string{"allowed by statement TheStagesAlarmsPublish"}},
 		{"the log key serves every log group", "dev", func(t *testing.T, r map[string]any) {
 			statement(t, r, "LogKey", "KeyPolicy", "CloudWatchLogsForTheStacksLogGroups")["Condition"] = map[string]any{
 				"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:123456789012:log-group:*"}}
-		}, "CloudWatch Logs → key `LogKey`, for a log group outside the stage is ALLOWED", []string{
+		}, "CloudWatch Logs → key `LogKey`, kms:GenerateDataKey for a log group outside the stage is ALLOWED", []string{
 			"kms:EncryptionContext:aws:logs:arn=\"arn:aws:logs:eu-west-1:123456789012:log-group:some-other-log-group\"",
 			"allowed by statement CloudWatchLogsForTheStacksLogGroups of the key policy of key LogKey",
 		}},

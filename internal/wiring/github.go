@@ -23,22 +23,32 @@ const gitHubTokenIssuer = "token.actions.githubusercontent.com"
 // and the role assumes the bootstrap roles and nothing else.
 func GitHubPaths(t *Template, want GitHubDeploy) ([]Path, error) {
 	b := &builder{stage: t.StackName, t: t}
+	// AWS takes the token only through the provider of the role's own account,
+	// whatever a trust policy names.
+	provider := fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", t.Env.Account, gitHubTokenIssuer)
+	for _, id := range t.OfType("AWS::IAM::OIDCProvider") {
+		clients, err := t.Strings(b.props(id)["ClientIdList"])
+		if err != nil {
+			return nil, fmt.Errorf("stack %s: OIDC provider %s: %w", t.StackName, label(id), err)
+		}
+		if !slices.Contains(clients, "sts.amazonaws.com") {
+			return nil, fmt.Errorf("stack %s: OIDC provider %s lists the clients %v: STS refuses GitHub's tokens unless sts.amazonaws.com is one", t.StackName, label(id), clients)
+		}
+	}
 	found := false
 	for _, role := range t.OfType("AWS::IAM::Role") {
 		trust, err := t.Resolve(b.props(role)["AssumeRolePolicyDocument"])
 		if err != nil {
 			return nil, fmt.Errorf("stack %s: role %s: %w", t.StackName, label(role), err)
 		}
-		provider := ""
+		trusted := false
 		for _, s := range statements(trust) {
 			principal, _ := s["Principal"].(map[string]any)
 			for _, federated := range stringList(principal["Federated"]) {
-				if strings.HasSuffix(federated, ":oidc-provider/"+gitHubTokenIssuer) {
-					provider = federated
-				}
+				trusted = trusted || strings.HasSuffix(federated, ":oidc-provider/"+gitHubTokenIssuer)
 			}
 		}
-		if provider == "" {
+		if !trusted {
 			continue
 		}
 		found = true

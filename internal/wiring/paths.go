@@ -263,18 +263,27 @@ func (b *builder) apiToFunctions() error {
 				integration = candidate
 			}
 		}
+		if integration == "" {
+			return fmt.Errorf("route %s targets %s, an integration not in the stack", label(id), target)
+		}
+		if b.props(integration)["IntegrationType"] != "AWS_PROXY" {
+			continue // an HTTP integration: no IAM on the way
+		}
 		uri, err := b.t.String(b.props(integration)["IntegrationUri"])
 		if err != nil {
 			return fmt.Errorf("route %s: integration: %w", label(id), err)
 		}
 		function := b.functionByARN(uri)
 		if function == "" {
-			continue // an HTTP integration: no IAM on the way
+			return fmt.Errorf("route %s: its Lambda integration's URI %s is not the ARN of a function of the stack: the check cannot read its permissions", label(id), uri)
 		}
 		routeKey, _ := p["RouteKey"].(string)
 		method, resourcePath, _ := strings.Cut(routeKey, " ")
 		apiID := resourceID(p["ApiId"])
 		api, _ := b.t.Ref(apiID)
+		if len(stages[apiID]) == 0 {
+			return fmt.Errorf("route %s: its API has no stage in the stack, so no execute-api ARN to invoke from", label(id))
+		}
 		for _, stage := range stages[apiID] {
 			rest := fmt.Sprintf("%s/%s%s", stage, method, resourcePath)
 			if err := invoke(fmt.Sprintf("API Gateway route `%s` → function `%s`", routeKey, label(function)), function,
@@ -319,7 +328,7 @@ func (b *builder) keyPolicy(keyID string) (*Policy, error) {
 
 func (b *builder) keyByARN(arn string) string {
 	for _, id := range b.t.OfType("AWS::KMS::Key") {
-		if own, _ := b.t.GetAtt(id, "Arn"); own == arn || strings.HasSuffix(arn, "/"+own) {
+		if own, _ := b.t.GetAtt(id, "Arn"); own == arn || strings.HasSuffix(own, "/"+arn) { // an ARN, or a key ID
 			return id
 		}
 	}
@@ -353,10 +362,15 @@ func (b *builder) alarmsToTopics() error {
 				}
 			}
 			if topic == "" {
+				if strings.HasPrefix(topicARN, "arn:aws:sns:") {
+					return fmt.Errorf("alarm %s notifies %s, a topic outside the stack: the check cannot read its policy", label(alarm), topicARN)
+				}
 				continue // an action of another kind, such as Auto Scaling's
 			}
 			steps := func(source, account string) ([]Request, error) {
-				context := map[string]any{"aws:SourceArn": source, "aws:SourceAccount": account, "aws:SecureTransport": "true"}
+				// SNS's own default policy reads aws:SourceOwner, which it sets
+				// to the publishing account.
+				context := map[string]any{"aws:SourceArn": source, "aws:SourceAccount": account, "aws:SourceOwner": account, "aws:SecureTransport": "true"}
 				policy, err := b.topicPolicy(topic)
 				if err != nil {
 					return nil, err
@@ -405,7 +419,7 @@ func (b *builder) alarmsToTopics() error {
 // topic without one keeps SNS's default policy, which only the owner account
 // passes.
 func (b *builder) topicPolicy(topic string) (*Policy, error) {
-	var statements []any
+	var list []any
 	for _, id := range b.t.OfType("AWS::SNS::TopicPolicy") {
 		p := b.props(id)
 		topics, _ := p["Topics"].([]any)
@@ -416,19 +430,18 @@ func (b *builder) topicPolicy(topic string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("topic policy %s: %w", label(id), err)
 		}
-		if m, ok := doc.(map[string]any); ok {
-			list, _ := m["Statement"].([]any)
-			statements = append(statements, list...)
+		for _, statement := range statements(doc) {
+			list = append(list, statement)
 		}
 	}
-	if statements == nil {
+	if list == nil {
 		arn, _ := b.t.GetAtt(topic, "Arn")
 		return &Policy{Name: "the default access policy of topic " + label(topic), Document: map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
 			"Effect": "Allow", "Principal": map[string]any{"AWS": "*"}, "Action": []any{"sns:Publish", "sns:Subscribe", "sns:Receive"}, "Resource": arn,
 			"Condition": map[string]any{"StringEquals": map[string]any{"AWS:SourceOwner": b.t.Env.Account}},
 		}}}}, nil
 	}
-	return &Policy{Name: "the access policy of topic " + label(topic), Document: map[string]any{"Version": "2012-10-17", "Statement": statements}}, nil
+	return &Policy{Name: "the access policy of topic " + label(topic), Document: map[string]any{"Version": "2012-10-17", "Statement": list}}, nil
 }
 
 // logsToKeys: CloudWatch Logs encrypts and decrypts each encrypted log group
@@ -465,8 +478,11 @@ func (b *builder) logsToKeys() error {
 		b.add(Path{Name: fmt.Sprintf("CloudWatch Logs → key `%s`, for log group `%s`", label(key), label(group)), Steps: steps(name)})
 		if !slices.Contains(keys, key) {
 			keys = append(keys, key)
-			b.add(Path{Name: fmt.Sprintf("CloudWatch Logs → key `%s`, for a log group outside the stage", label(key)), Neighbour: true,
-				Why: "another stage's or team's log group must not use this stage's key", Steps: steps("some-other-log-group")})
+			// One neighbour per action: each must be refused on its own.
+			for _, step := range steps("some-other-log-group") {
+				b.add(Path{Name: fmt.Sprintf("CloudWatch Logs → key `%s`, %s for a log group outside the stage", label(key), step.Action), Neighbour: true,
+					Why: "another stage's or team's log group must not use this stage's key", Steps: []Request{step}})
+			}
 		}
 	}
 	return nil
@@ -490,12 +506,14 @@ func (b *builder) cloudFrontToBuckets() error {
 			}
 			bucket := ""
 			for _, id := range b.t.OfType("AWS::S3::Bucket") {
-				if own, _ := b.t.GetAtt(id, "RegionalDomainName"); own == domain {
+				regional, _ := b.t.GetAtt(id, "RegionalDomainName")
+				global, _ := b.t.GetAtt(id, "DomainName")
+				if domain == regional || domain == global {
 					bucket = id
 				}
 			}
 			if bucket == "" {
-				continue
+				return fmt.Errorf("distribution %s reads %s through Origin Access Control, not a bucket of the stack: the check cannot read its policy", label(distribution), domain)
 			}
 			read := func(principal, sourceARN string) ([]Request, error) {
 				request, err := b.bucketRequest(bucket, principal, "s3:GetObject", "/index.html")

@@ -54,3 +54,23 @@ func TestAManagedPolicyOutsideTheTemplateIsAnError(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A path the check cannot follow is an error, never a path left out.
+func TestAPathThatCannotBeFollowedIsAnError(t *testing.T) {
+	for _, c := range []struct{ resources, want string }{
+		{`"AlarmA1B2C3D4": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": ["arn:aws:sns:eu-west-1:123456789012:ops"]}}`,
+			"alarm Alarm notifies arn:aws:sns:eu-west-1:123456789012:ops, a topic outside the stack"},
+		{`"ApiA1B2C3D4": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {}},
+		  "IntA1B2C3D4": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {"IntegrationType": "AWS_PROXY", "IntegrationUri": "arn:aws:lambda:eu-west-1:123456789012:function:elsewhere"}},
+		  "RouteA1B2C3D4": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {"ApiId": {"Ref": "ApiA1B2C3D4"}, "RouteKey": "GET /x", "Target": "integrations/inta1b2c3d4"}}`,
+			"route Route: its Lambda integration's URI arn:aws:lambda:eu-west-1:123456789012:function:elsewhere is not the ARN of a function of the stack"},
+	} {
+		tmpl, err := ParseTemplate([]byte(`{"Resources": {`+c.resources+`}}`), "Dev-Api", Env{Account: "123456789012", Region: "eu-west-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := StagePaths("dev", tmpl, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+}

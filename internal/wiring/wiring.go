@@ -52,24 +52,20 @@ func AssemblyPaths(root, cdkOut string, stages []string) ([]Path, error) {
 		}
 		regions = append(regions, region)
 	}
-	deploy := filepath.Join(cdkOut, "GitHubDeploy.template.json")
-	if _, err := os.Stat(deploy); err != nil {
-		return paths, nil
-	}
-	t, err := readTemplate(deploy)
-	if err != nil {
-		return nil, err
-	}
-	settings, _ := context[apitemplate.GitHubDeployContextKey].(map[string]any)
-	repository, _ := settings["repository"].(string)
-	qualifier, _ := settings["bootstrapQualifier"].(string)
 	all, err := apitemplate.Stages(root)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Equal(all, stages) {
-		return paths, nil // one stage asked for: the deploy role serves them all
+	if _, asked := context[apitemplate.GitHubDeployContextKey]; !asked || !slices.Equal(all, stages) {
+		return paths, nil // no deploy role, or one stage asked for: the role serves them all
 	}
+	t, err := readTemplate(filepath.Join(cdkOut, "GitHubDeploy.template.json"))
+	if err != nil {
+		return nil, fmt.Errorf("cdk.json asks for the GitHubDeploy stack, and its template cannot be read (run `make synth`): %w", err)
+	}
+	settings, _ := context[apitemplate.GitHubDeployContextKey].(map[string]any)
+	repository, _ := settings["repository"].(string)
+	qualifier, _ := settings["bootstrapQualifier"].(string)
 	found, err := GitHubPaths(t, GitHubDeploy{Repository: repository, Environments: stages, Regions: regions, Qualifier: qualifier})
 	return append(paths, found...), err
 }
