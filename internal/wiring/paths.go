@@ -57,7 +57,10 @@ func (b *builder) add(path Path) {
 	b.paths = append(b.paths, path)
 }
 
-var logicalIDHash = regexp.MustCompile(`[0-9A-F]{8}$`)
+var (
+	logicalIDHash = regexp.MustCompile(`[0-9A-F]{8}$`)
+	accountID     = regexp.MustCompile(`^\d{12}$`)
+)
 
 // label is how a report names a resource: its construct's name, without the
 // hash CDK appends to logical IDs.
@@ -100,9 +103,9 @@ func resourceID(v any) string {
 	return ""
 }
 
-// functionByARN finds the function of the template an ARN names.
-func (b *builder) functionByARN(arn string) string {
-	for _, id := range b.t.OfType("AWS::Lambda::Function") {
+// byARN finds the resource of a type that an ARN names, "" when none does.
+func (b *builder) byARN(resourceType, arn string) string {
+	for _, id := range b.t.OfType(resourceType) {
 		if own, _ := b.t.GetAtt(id, "Arn"); own == arn {
 			return id
 		}
@@ -147,7 +150,7 @@ func (b *builder) identityPolicies(roleID string) ([]Policy, error) {
 		return nil, err
 	}
 	for _, arn := range managed {
-		id := b.managedPolicyByARN(arn)
+		id := b.byARN("AWS::IAM::ManagedPolicy", arn)
 		if id == "" {
 			return nil, fmt.Errorf("role %s attaches the managed policy %s, whose text is not in the template: the check cannot prove what it allows; attach a policy of the stack instead", label(roleID), arn)
 		}
@@ -158,15 +161,6 @@ func (b *builder) identityPolicies(roleID string) ([]Policy, error) {
 		policies = append(policies, Policy{Name: "the managed policy " + label(id), Document: doc})
 	}
 	return policies, nil
-}
-
-func (b *builder) managedPolicyByARN(arn string) string {
-	for _, id := range b.t.OfType("AWS::IAM::ManagedPolicy") {
-		if own, _ := b.t.GetAtt(id, "Arn"); own == arn {
-			return id
-		}
-	}
-	return ""
 }
 
 // lambdaPolicy is a function's resource-based policy as Lambda writes it from
@@ -189,7 +183,7 @@ func (b *builder) lambdaPolicy(functionID string) (*Policy, error) {
 		statement := map[string]any{"Sid": id, "Effect": "Allow", "Action": action, "Resource": arn}
 		if strings.HasSuffix(principal, ".amazonaws.com") {
 			statement["Principal"] = map[string]any{"Service": principal}
-		} else if regexp.MustCompile(`^\d{12}$`).MatchString(principal) {
+		} else if accountID.MatchString(principal) {
 			statement["Principal"] = map[string]any{"AWS": "arn:aws:iam::" + principal + ":root"}
 		} else {
 			statement["Principal"] = map[string]any{"AWS": principal}
@@ -225,8 +219,8 @@ func (b *builder) lambdaPolicy(functionID string) (*Policy, error) {
 func (b *builder) apiToFunctions() error {
 	stages := map[string][]string{} // API ID -> its stage names
 	for _, id := range b.t.OfType("AWS::ApiGatewayV2::Stage") {
-		api, stage := resourceID(b.props(id)["ApiId"]), ""
-		stage, _ = b.props(id)["StageName"].(string)
+		api := resourceID(b.props(id)["ApiId"])
+		stage, _ := b.props(id)["StageName"].(string)
 		stages[api] = append(stages[api], stage)
 	}
 	invoke := func(name, functionID, sourceARN, otherAPIARN, otherAccountARN string) error {
@@ -273,7 +267,7 @@ func (b *builder) apiToFunctions() error {
 		if err != nil {
 			return fmt.Errorf("route %s: integration: %w", label(id), err)
 		}
-		function := b.functionByARN(uri)
+		function := b.byARN("AWS::Lambda::Function", uri)
 		if function == "" {
 			return fmt.Errorf("route %s: its Lambda integration's URI %s is not the ARN of a function of the stack: the check cannot read its permissions", label(id), uri)
 		}
@@ -302,7 +296,7 @@ func (b *builder) apiToFunctions() error {
 			return fmt.Errorf("authorizer %s: %w", label(id), err)
 		}
 		_, functionARN, _ := strings.Cut(uri, "/functions/")
-		function := b.functionByARN(strings.TrimSuffix(functionARN, "/invocations"))
+		function := b.byARN("AWS::Lambda::Function", strings.TrimSuffix(functionARN, "/invocations"))
 		if function == "" {
 			return fmt.Errorf("authorizer %s: its URI %s names no function of the stack", label(id), uri)
 		}
@@ -317,13 +311,30 @@ func (b *builder) apiToFunctions() error {
 	return nil
 }
 
-// keyPolicy is a key's policy, or nil when the ID names no key of the stack.
+// keyPolicy is the policy of a key of the stack.
 func (b *builder) keyPolicy(keyID string) (*Policy, error) {
 	doc, err := b.t.Resolve(b.props(keyID)["KeyPolicy"])
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", label(keyID), err)
 	}
 	return &Policy{Name: "the key policy of key " + label(keyID), Document: doc}, nil
+}
+
+// encryptionKey is the key of the stack that a resource's property names, by
+// ARN or ID, with its ARN and policy: a key outside the stack is an error,
+// since its policy cannot be read.
+func (b *builder) encryptionKey(owner, property string) (key, arn string, policy *Policy, err error) {
+	kind := b.t.Resources[owner].Type
+	named, err := b.t.String(b.props(owner)[property])
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%s %s: %s: %w", kind, label(owner), property, err)
+	}
+	if key = b.keyByARN(named); key == "" {
+		return "", "", nil, fmt.Errorf("%s %s is encrypted with %s, a key outside the stack: the check cannot read its key policy", kind, label(owner), named)
+	}
+	arn, _ = b.t.GetAtt(key, "Arn")
+	policy, err = b.keyPolicy(key)
+	return key, arn, policy, err
 }
 
 func (b *builder) keyByARN(arn string) string {
@@ -355,12 +366,7 @@ func (b *builder) alarmsToTopics() error {
 		alarmARN, _ := b.t.GetAtt(alarm, "Arn")
 		otherAlarm := strings.Replace(alarmARN, ":"+b.t.Env.Account+":", ":"+OtherAccount+":", 1)
 		for _, topicARN := range actions {
-			topic := ""
-			for _, id := range b.t.OfType("AWS::SNS::Topic") {
-				if own, _ := b.t.GetAtt(id, "Arn"); own == topicARN {
-					topic = id
-				}
-			}
+			topic := b.byARN("AWS::SNS::Topic", topicARN)
 			if topic == "" {
 				if strings.HasPrefix(topicARN, "arn:aws:sns:") {
 					return fmt.Errorf("alarm %s notifies %s, a topic outside the stack: the check cannot read its policy", label(alarm), topicARN)
@@ -376,20 +382,11 @@ func (b *builder) alarmsToTopics() error {
 					return nil, err
 				}
 				steps := []Request{{Principal: "cloudwatch.amazonaws.com", Action: "sns:Publish", Resource: topicARN, ResourceAccount: b.t.Env.Account, Context: context, ResourcePolicy: policy}}
-				if keyRef, ok := b.props(topic)["KmsMasterKeyId"]; ok {
-					keyARN, err := b.t.String(keyRef)
-					if err != nil {
-						return nil, fmt.Errorf("topic %s: KmsMasterKeyId: %w", label(topic), err)
-					}
-					key := b.keyByARN(keyARN)
-					if key == "" {
-						return nil, fmt.Errorf("topic %s is encrypted with %s, a key outside the stack: the check cannot read its key policy", label(topic), keyARN)
-					}
-					keyPolicy, err := b.keyPolicy(key)
+				if _, ok := b.props(topic)["KmsMasterKeyId"]; ok {
+					_, resolvedKey, keyPolicy, err := b.encryptionKey(topic, "KmsMasterKeyId")
 					if err != nil {
 						return nil, err
 					}
-					resolvedKey, _ := b.t.GetAtt(key, "Arn")
 					// No AWS page says which source keys CloudWatch sends to
 					// KMS through SNS, so the key's part is decided without any:
 					// a key policy that needs them fails here.
@@ -450,19 +447,10 @@ func (b *builder) logsToKeys() error {
 	service := "logs." + b.t.Env.Region + ".amazonaws.com"
 	var keys []string // those whose neighbour is added
 	for _, group := range b.t.OfType("AWS::Logs::LogGroup") {
-		keyRef, ok := b.props(group)["KmsKeyId"]
-		if !ok {
+		if _, ok := b.props(group)["KmsKeyId"]; !ok {
 			continue
 		}
-		keyARN, err := b.t.String(keyRef)
-		if err != nil {
-			return fmt.Errorf("log group %s: KmsKeyId: %w", label(group), err)
-		}
-		key := b.keyByARN(keyARN)
-		if key == "" {
-			return fmt.Errorf("log group %s is encrypted with %s, a key outside the stack: the check cannot read its key policy", label(group), keyARN)
-		}
-		policy, err := b.keyPolicy(key)
+		key, keyARN, policy, err := b.encryptionKey(group, "KmsKeyId")
 		if err != nil {
 			return err
 		}
@@ -586,7 +574,7 @@ func (b *builder) pageDeployments() error {
 		if err != nil {
 			return fmt.Errorf("page deployment %s: %w", label(id), err)
 		}
-		function := b.functionByARN(handlerARN)
+		function := b.byARN("AWS::Lambda::Function", handlerARN)
 		if function == "" {
 			return fmt.Errorf("page deployment %s: its handler %s is not a function of the stack", label(id), handlerARN)
 		}
@@ -596,22 +584,23 @@ func (b *builder) pageDeployments() error {
 		}
 		bucket := resourceID(p["DestinationBucketName"])
 		name := fmt.Sprintf("page deployment `%s` → S3 bucket `%s`", label(id), label(bucket))
+		roleARN, _ := b.t.GetAtt(role, "Arn")
+		policies, err := b.identityPolicies(role)
+		if err != nil {
+			return err
+		}
 		var steps []Request
 		for _, action := range []string{"s3:PutObject", "s3:DeleteObject", "s3:ListBucket"} {
 			key := "/index.html"
 			if action == "s3:ListBucket" {
 				key = ""
 			}
-			request, err := b.bucketRequest(bucket, "", action, key)
+			request, err := b.bucketRequest(bucket, roleARN, action, key)
 			if err != nil {
 				return err
 			}
-			asRole, err := b.asRole(role, action, request.Resource, request.ResourcePolicy)
-			if err != nil {
-				return err
-			}
-			asRole.BlockPublicAccess = request.BlockPublicAccess
-			steps = append(steps, asRole)
+			request.IdentityPolicies = policies
+			steps = append(steps, request)
 		}
 		b.add(Path{Name: name, Steps: steps})
 		if _, ok := p["DistributionId"]; !ok {
@@ -725,6 +714,10 @@ func (b *builder) signers() error {
 			return fmt.Errorf("output %s names %s, not a key of the stack", IssuerKeyOutput, arn)
 		}
 	}
+	signerPolicies, err := b.signerPolicies()
+	if err != nil {
+		return err
+	}
 	for _, key := range keys {
 		policy, err := b.keyPolicy(key)
 		if err != nil {
@@ -734,10 +727,6 @@ func (b *builder) signers() error {
 		sign := func(principal string, identity []Policy) Request {
 			return Request{Principal: principal, Action: "kms:Sign", Resource: keyARN, ResourceAccount: b.t.Env.Account,
 				Context: map[string]any{"kms:SigningAlgorithm": SigningAlgorithm, "kms:MessageType": "DIGEST"}, IdentityPolicies: identity, ResourcePolicy: policy}
-		}
-		signerPolicies, err := b.signerPolicies()
-		if err != nil {
-			return err
 		}
 		for _, signer := range b.signerARNs {
 			name := fmt.Sprintf("signer `%s` → signs with key `%s`", signer, label(key))
