@@ -232,7 +232,7 @@ const greeting = "Hello! This route is public: no token needed."
 
 // The local loop as a developer lives it, on copies of the project: a
 // function's new answer, broken code and the recovery; a new route with its
-// protection, a change that default deny refuses, and its undo. Each failure
+// protection, a change the route table's guardrails refuse, and its undo. Each failure
 // leaves the last good version serving. The two halves watch copies of their
 // own, side by side.
 const failed = "still serving the last good version"
@@ -286,17 +286,21 @@ func TestLiveReloadOfTheRouteTable(t *testing.T) {
 		t.Errorf("GET /extra without read:user: %d", status)
 	}
 
-	api := filepath.Join("stacks", "api.go")
-	if line := l.save(t, api, "		case route.Public:", `		case route.Public || route.Path == "/extra":`); !strings.Contains(line, failed) {
-		t.Fatalf("default deny did not refuse the reload:\n%s", l.log.String())
+	// A guardrail's refusal: making the route public but leaving its scope.
+	// The route table is checked before the CDK starts, so the refusal comes
+	// at once; default deny, which needs the synthesized API, is the root
+	// package's TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes.
+	extra := `Path: "/extra", Function: "Greeting", Scopes`
+	if line := l.save(t, routes, extra, `Path: "/extra", Function: "Greeting", Public: true, Scopes`); !strings.Contains(line, failed) {
+		t.Fatalf("the route table's guardrails did not refuse the reload:\n%s", l.log.String())
 	}
-	if log := l.log.String(); !strings.Contains(log, `default deny: route "GET /extra"`) {
-		t.Errorf("the refusal does not show default deny's error:\n%s", log)
+	if log := l.log.String(); !strings.Contains(log, `route "GET /extra": is public but has scopes [read:user]`) {
+		t.Errorf("the refusal does not show the guardrail's error:\n%s", log)
 	}
 	if status, _ := l.get(t, "/extra", ""); status != 401 {
 		t.Errorf("after the refused reload, GET /extra without a token: %d, want the old version's 401", status)
 	}
-	if line := l.save(t, api, `		case route.Public || route.Path == "/extra":`, "		case route.Public:"); !strings.Contains(line, "changed back to the version served: nothing to do") {
+	if line := l.save(t, routes, `Path: "/extra", Function: "Greeting", Public: true, Scopes`, extra); !strings.Contains(line, "changed back to the version served: nothing to do") {
 		t.Fatalf("the undo of the refused change did not say it is back to the version served:\n%s", l.log.String())
 	}
 	if status, _ := l.get(t, "/extra", l.token(t, "read:user")); status != 200 {
