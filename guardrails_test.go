@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/auth0-http-api/cdk/stacks"
@@ -445,6 +446,14 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 		{"permission with space", with(func(r *stacks.Route) { r.Path, r.Permissions = "/s", []string{"read admin"} }), `permission "read admin" must be non-empty printable ASCII without spaces`},
 		{"no summary", with(func(r *stacks.Route) { r.Path, r.Summary = "/s", "" }), `route "GET /s": summary "": say what the route does in one line`},
 		{"two-line summary", with(func(r *stacks.Route) { r.Path, r.Summary = "/s", "Reads\nthe user" }), `summary "Reads\nthe user": say what the route does in one line`},
+		{"organization not in the path", with(func(r *stacks.Route) { r.Path, r.Organization = "/projects", stacks.OrgFromPath("orgId") }),
+			`route "GET /projects": is bound to the organization in path parameter {orgId}, but its path /projects has no segment {orgId}: add it to the path`},
+		{"organization a greedy parameter", with(func(r *stacks.Route) { r.Path, r.Organization = "/orgs/{orgId+}", "{orgId+}" }), `organization "{orgId+}": write OrgFromPath("name")`},
+		{"organization neither parameter nor any", with(func(r *stacks.Route) { r.Path, r.Organization = "/orgs/{orgId}", "orgId" }), `organization "orgId": write OrgFromPath("name") for a path parameter {name}, or AnyOrganization`},
+		{"public and bound to an organization", with(func(r *stacks.Route) {
+			r.Path, r.Public, r.Organization = "/orgs/{orgId}", true, stacks.OrgFromPath("orgId")
+		}),
+			`route "GET /orgs/{orgId}": is public but bound to the caller's organization ({orgId})`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -457,7 +466,9 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
 		t.Errorf("the shipped route table has problems: %q", problems)
 	}
-	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting", Summary: "Anything under an item"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true, Summary: "The root"}}
+	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting", Summary: "Anything under an item"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true, Summary: "The root"},
+		{Method: "GET", Path: "/me/organization", Function: "Greeting", Organization: stacks.AnyOrganization, Summary: "The caller's organization"},
+		{Method: "GET", Path: "/orgs/{orgId}/files/{key+}", Function: "Greeting", Organization: stacks.OrgFromPath("orgId"), Scopes: []string{"read:files"}, Summary: "An organization's file"}}
 	if problems := stacks.ValidateRoutes(good, stacks.Functions); len(problems) > 0 {
 		t.Errorf("valid routes refused: %q", problems)
 	}
@@ -494,6 +505,19 @@ func TestDefaultDenyRefusesUndeclaredUnauthenticatedRoutes(t *testing.T) {
 		"L1 JWT route without authorizer id": {func(stack awscdk.Stack, api awsapigatewayv2.HttpApi) {
 			awsapigatewayv2.NewCfnRoute(stack, jsii.String("Half"), &awsapigatewayv2.CfnRouteProps{ApiId: api.ApiId(), RouteKey: jsii.String("GET /half"), AuthorizationType: jsii.String("JWT")})
 		}, `route "GET /half" (Dev/Api/Half) is of type JWT but names no authorizer`},
+		"an organization's route given the JWT authorizer": {func(stack awscdk.Stack, api awsapigatewayv2.HttpApi) {
+			var key string
+			for _, route := range stacks.Routes {
+				if route.Organization != "" {
+					key = route.Key()
+				}
+			}
+			for _, node := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+				if route, ok := node.(awsapigatewayv2.CfnRoute); ok && *route.RouteKey() == key {
+					route.SetAuthorizationType(jsii.String("JWT"))
+				}
+			}
+		}, `organization binding: route "POST /orgs/{orgId}/projects" (Dev/Api/HttpApi/POST--orgs--{orgId}--projects/Resource) is bound to the caller's organization in the route table (stacks/routes.go), but its authorization type is "JWT", which cannot read org_id`},
 	}
 	// One synthesis of the dev stage alone with all three routes: default
 	// deny reports every route it refuses.

@@ -600,8 +600,10 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 						want["AuthorizationType"] = "NONE"
 						want["AuthorizerId"] = assertions.Match_Absent()
 					}
-					if len(route.Permissions) > 0 {
+					if route.NeedsLambdaAuthorizer() {
+						// The Lambda authorizer checks the route's scopes from its rules.
 						want["AuthorizationType"] = "CUSTOM"
+						want["AuthorizationScopes"] = assertions.Match_Absent()
 					}
 					if len(route.Scopes) == 0 {
 						// A route without authorization type must carry no scopes at all,
@@ -699,8 +701,9 @@ func TestFunctions(t *testing.T) {
 }
 
 // The permissions authorizer: a Lambda REQUEST authorizer with simple
-// responses, whose answers are cached per token AND route, and whose function
-// learns each route's permissions from the route table.
+// responses, whose answers are cached per token, route AND path, and whose
+// function learns each route's rule (permissions, scopes, organization) from
+// the route table.
 func TestPermissionsAuthorizer(t *testing.T) {
 	for name, stack := range shippedStacks(t) {
 		stage := shippedStage(t, name)
@@ -713,8 +716,9 @@ func TestPermissionsAuthorizer(t *testing.T) {
 					"EnableSimpleResponses":          true,
 					"AuthorizerResultTtlInSeconds":   stage.Config.PermissionsAuthorizer.ResultTTL(),
 					// Without the route key, an answer cached for one route would be
-					// reused for another route with the same token.
-					"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey"},
+					// reused for another route with the same token; without the path,
+					// one organization's answer on another organization's path.
+					"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey", "$context.path"},
 				})
 			})
 			api, err := apitemplate.Parse(stack.Template)
@@ -722,14 +726,19 @@ func TestPermissionsAuthorizer(t *testing.T) {
 				t.Fatal(err)
 			}
 			var checked int
+			var bound int
 			for _, route := range stacks.Routes {
-				if len(route.Permissions) == 0 {
+				if !route.NeedsLambdaAuthorizer() {
 					continue
 				}
 				checked++
+				if route.Organization != "" {
+					bound++
+				}
 				i := slices.IndexFunc(api.Routes, func(r apitemplate.Route) bool { return r.Key == route.Key() })
-				if i < 0 || !slices.Equal(api.Routes[i].Permissions, route.Permissions) || api.Routes[i].AuthorizationType != apitemplate.AuthorizationCustom {
-					t.Errorf("route %s: the template says %+v, the route table requires permissions %v", route.Key(), api.Routes[i], route.Permissions)
+				if i < 0 || !slices.Equal(api.Routes[i].Permissions, route.Permissions) || !slices.Equal(api.Routes[i].Scopes, route.Scopes) ||
+					api.Routes[i].Organization != route.Organization || api.Routes[i].AuthorizationType != apitemplate.AuthorizationCustom {
+					t.Errorf("route %s: the template says %+v, the route table says permissions %v, scopes %v, organization %q", route.Key(), api.Routes[i], route.Permissions, route.Scopes, route.Organization)
 					continue
 				}
 				authorizer := api.LambdaAuthorizers[api.Routes[i].Authorizer]
@@ -738,8 +747,8 @@ func TestPermissionsAuthorizer(t *testing.T) {
 					t.Errorf("the authorizer's function: %+v", fn)
 				}
 			}
-			if checked == 0 {
-				t.Error("the route table has no permission route to check")
+			if checked == 0 || bound == 0 {
+				t.Errorf("the route table has %d routes for the Lambda authorizer, %d of them bound to an organization: it must ship both kinds", checked, bound)
 			}
 		})
 	}

@@ -38,10 +38,21 @@ type Signer struct {
 	Now      func() time.Time // nil: time.Now
 }
 
-// Mint signs a token for subject with scopes and, for routes that require
-// them, Auth0-style permissions: iss, aud, sub, scope, permissions, iat, exp
-// and a random jti.
-func (s *Signer) Mint(ctx context.Context, subject string, scopes, permissions []string) (string, error) {
+// Grant is what a minted token says of its holder.
+type Grant struct {
+	Subject string
+	Scopes  []string
+	// Permissions are Auth0-style RBAC permissions, for routes that require
+	// them; nil leaves the claim out.
+	Permissions []string
+	// Organization is the org_id, as Auth0 writes it for a token issued for
+	// an organization; "" leaves the claim out.
+	Organization string
+}
+
+// Mint signs a token for grant: iss, aud, sub, scope, permissions, org_id,
+// iat, exp and a random jti.
+func (s *Signer) Mint(ctx context.Context, grant Grant) (string, error) {
 	// The key set names each key by its key ID; an alias would give a kid
 	// that no published key has, and every token would be refused.
 	if !strings.Contains(s.KeyARN, ":key/") {
@@ -54,14 +65,17 @@ func (s *Signer) Mint(ctx context.Context, subject string, scopes, permissions [
 	jti := make([]byte, 16)
 	rand.Read(jti)
 	claims := map[string]any{
-		"iss": s.Issuer, "aud": s.Audience, "sub": subject,
+		"iss": s.Issuer, "aud": s.Audience, "sub": grant.Subject,
 		"iat": now.Unix(), "exp": now.Add(s.Lifetime).Unix(), "jti": hex.EncodeToString(jti),
 	}
-	if len(scopes) > 0 {
-		claims["scope"] = strings.Join(scopes, " ")
+	if len(grant.Scopes) > 0 {
+		claims["scope"] = strings.Join(grant.Scopes, " ")
 	}
-	if permissions != nil {
-		claims["permissions"] = permissions
+	if grant.Permissions != nil {
+		claims["permissions"] = grant.Permissions
+	}
+	if grant.Organization != "" {
+		claims["org_id"] = grant.Organization
 	}
 	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kmsapi.KeyID(s.KeyARN)})
 	payload, _ := json.Marshal(claims)

@@ -45,7 +45,7 @@ func TestAMintedTokenVerifiesAsTheAuthorizerChecksIt(t *testing.T) {
 	arn := testsupport.NewKMSKey(t, stand, "key-1")
 	c := client(stand)
 	signer := &kmsjwt.Signer{KMS: c, KeyARN: arn, Issuer: "https://abc.execute-api.us-east-1.amazonaws.com/", Audience: "https://ci.api.example.com", Lifetime: 15 * time.Minute}
-	token, err := signer.Mint(context.Background(), "ci-smoke", []string{"read:user", "write:user"}, []string{"read:admin"})
+	token, err := signer.Mint(context.Background(), kmsjwt.Grant{Subject: "ci-smoke", Scopes: []string{"read:user", "write:user"}, Permissions: []string{"read:admin"}, Organization: "org_1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestAMintedTokenVerifiesAsTheAuthorizerChecksIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Claims["sub"] != "ci-smoke" || strings.Join(got.Scopes, " ") != "read:user write:user" || strings.Join(got.Permissions, " ") != "read:admin" || len(got.Claims["jti"]) != 32 {
+	if got.Claims["sub"] != "ci-smoke" || strings.Join(got.Scopes, " ") != "read:user write:user" || strings.Join(got.Permissions, " ") != "read:admin" || got.Organization != "org_1" || len(got.Claims["jti"]) != 32 {
 		t.Errorf("claims %v scopes %v permissions %v", got.Claims, got.Scopes, got.Permissions)
 	}
 	if exp, iat := got.Claims["exp"], got.Claims["iat"]; exp == "" || iat == "" {
@@ -68,7 +68,7 @@ func TestASignDenialSaysWhatIsMissing(t *testing.T) {
 	arn := testsupport.NewKMSKey(t, stand, "key-1")
 	stand.Deny("Sign")
 	signer := &kmsjwt.Signer{KMS: client(stand), KeyARN: arn, Issuer: "https://x/", Audience: "a", Lifetime: time.Minute}
-	_, err := signer.Mint(context.Background(), "s", nil, nil)
+	_, err := signer.Mint(context.Background(), kmsjwt.Grant{Subject: "s"})
 	if err == nil || !strings.Contains(err.Error(), "kms:Sign was denied on "+arn) || !strings.Contains(err.Error(), "SignerPolicyArn") || !strings.Contains(err.Error(), "selfHostedIssuer.signers") {
 		t.Errorf("%v", err)
 	}
@@ -78,7 +78,7 @@ func TestASignDenialSaysWhatIsMissing(t *testing.T) {
 func TestMintRefusesAnAlias(t *testing.T) {
 	for _, keyARN := range []string{"arn:aws:kms:us-east-1:111122223333:alias/ci-issuer", "alias/ci-issuer", "1234abcd-12ab-34cd-56ef-1234567890ab"} {
 		signer := &kmsjwt.Signer{KMS: fixedSignature{}, KeyARN: keyARN, Issuer: "https://x/", Audience: "a", Lifetime: time.Minute}
-		if _, err := signer.Mint(context.Background(), "s", nil, nil); err == nil || !strings.Contains(err.Error(), "expected a KMS key ARN") {
+		if _, err := signer.Mint(context.Background(), kmsjwt.Grant{Subject: "s"}); err == nil || !strings.Contains(err.Error(), "expected a KMS key ARN") {
 			t.Errorf("%s: %v", keyARN, err)
 		}
 	}
@@ -97,7 +97,7 @@ func BenchmarkMint(b *testing.B) {
 	signer := &kmsjwt.Signer{KMS: fixedSignature{}, KeyARN: kmsstandin.ARN("key-1"), Issuer: "https://abc.execute-api.us-east-1.amazonaws.com/", Audience: "https://ci.api.example.com", Lifetime: 15 * time.Minute}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := signer.Mint(context.Background(), "ci-smoke", []string{"read:user", "write:user"}, []string{"read:admin"}); err != nil {
+		if _, err := signer.Mint(context.Background(), kmsjwt.Grant{Subject: "ci-smoke", Scopes: []string{"read:user", "write:user"}, Permissions: []string{"read:admin"}, Organization: "org_1"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -207,20 +207,20 @@ func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms
 const lambdaAuthorizerTimeoutSeconds = 10
 
 // newPermissionsAuthorizer declares the Lambda authorizer of the routes that
-// require permissions, or returns nil when none does. Its function learns
-// each route's permissions from one environment variable, derived from the
-// route table here, and API Gateway caches its answers per token and route.
+// require permissions or are bound to the caller's organization, or returns
+// nil when none does. Its function learns each route's rule from one
+// environment variable, derived from the route table here.
 func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) awsapigatewayv2authorizers.HttpLambdaAuthorizer {
-	permissions := map[string][]string{}
+	rules := map[string]apitemplate.RouteRule{}
 	for _, route := range routes {
-		if len(route.Permissions) > 0 {
-			permissions[route.Key()] = route.Permissions
+		if route.NeedsLambdaAuthorizer() {
+			rules[route.Key()] = apitemplate.RouteRule{Scopes: route.Scopes, Permissions: route.Permissions, Organization: route.Organization}
 		}
 	}
-	if len(permissions) == 0 {
+	if len(rules) == 0 {
 		return nil
 	}
-	routePermissions, _ := json.Marshal(permissions)
+	routeRules, _ := json.Marshal(rules)
 	audience, _ := json.Marshal(stage.Audiences())
 	fn := NewGoFunction(stack, authorizerConstructID, &GoFunctionProps{
 		Package:             AuthorizerPackage,
@@ -233,15 +233,17 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 			"STAGE":                                stage.Name,
 			apitemplate.AuthorizerIssuerVariable:   issuer,
 			apitemplate.AuthorizerAudienceVariable: string(audience),
-			apitemplate.RoutePermissionsVariable:   string(routePermissions),
+			apitemplate.RouteRulesVariable:         string(routeRules),
 		},
 	})
 	functions[authorizerConstructID] = fn
 	return awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("Permissions"), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
 		AuthorizerName: jsii.String("permissions"),
-		// API Gateway caches an answer by the identity sources' values: with the
-		// route key among them, an answer for one route is never reused on another.
-		IdentitySource:  jsii.Strings("$request.header.Authorization", "$context.routeKey"),
+		// API Gateway caches an answer by the identity sources' values. With the
+		// route key among them, an answer for one route is never reused on
+		// another; with the request path, one for an organization's path never
+		// on another organization's (docs/lambda-authorizer.md §5).
+		IdentitySource:  jsii.Strings("$request.header.Authorization", "$context.routeKey", "$context.path"),
 		ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
 		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(stage.Config.PermissionsAuthorizer.ResultTTL())),
 	})
@@ -249,7 +251,7 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 
 // addRoutes adds the route table's routes. Public ones get no authorizer, and
 // their cdk-nag finding is suppressed with the reason; routes that require
-// permissions get the permissions authorizer.
+// permissions or an organization get the permissions authorizer.
 func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[string]awsapigatewayv2integrations.HttpLambdaIntegration, permissions awsapigatewayv2authorizers.HttpLambdaAuthorizer) {
 	for _, route := range routes {
 		options := &awsapigatewayv2.AddRoutesOptions{
@@ -262,8 +264,10 @@ func addRoutes(api awsapigatewayv2.HttpApi, routes []Route, integrations map[str
 		switch {
 		case route.Public:
 			options.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
-		case len(route.Permissions) > 0:
-			options.Authorizer = permissions
+		case route.NeedsLambdaAuthorizer():
+			// Only a JWT authorizer reads a route's scopes: the Lambda
+			// authorizer checks them from its rules.
+			options.Authorizer, options.AuthorizationScopes = permissions, jsii.Strings()
 		}
 		for _, added := range *api.AddRoutes(options) {
 			added.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String(apitemplate.SummaryMetadataKey), route.Summary)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/auth0-http-api/cdk/internal/apitemplate"
 )
 
 // Route is one entry of the API's route table.
@@ -26,6 +28,26 @@ type Route struct {
 	// "permissions" claim, checked by the permissions authorizer (a Lambda
 	// function). A route has Scopes or Permissions, never both.
 	Permissions []string
+	// Organization binds the route to the caller's Auth0 Organization, the
+	// token's org_id (docs/organizations.md). OrgFromPath("orgId"): the path's
+	// {orgId} segment must equal it exactly. AnyOrganization: the token must
+	// carry one, of any organization. Such a route is checked by the Lambda
+	// authorizer, which checks its Scopes or Permissions too: API Gateway's
+	// JWT authorizer cannot read org_id.
+	Organization string
+}
+
+// AnyOrganization binds a route to no organization in particular: the token
+// must have been issued for one.
+const AnyOrganization = apitemplate.AnyOrganization
+
+// OrgFromPath binds a route to the organization its path parameter names.
+func OrgFromPath(parameter string) string { return "{" + parameter + "}" }
+
+// NeedsLambdaAuthorizer tells whether the route is checked by the Lambda
+// authorizer rather than by API Gateway's JWT authorizer.
+func (r Route) NeedsLambdaAuthorizer() bool {
+	return !r.Public && (len(r.Permissions) > 0 || r.Organization != "")
 }
 
 // Key is the route key as API Gateway writes it, such as "GET /user".
@@ -50,6 +72,8 @@ var Routes = []Route{
 	{Method: "POST", Path: "/user", Function: "ClaimsEcho", Scopes: []string{"write:user"}, Summary: "Write the user: echo the token's claims"},
 	{Method: "GET", Path: "/user/{id}", Function: "ClaimsEcho", Scopes: []string{"read:user"}, Summary: "Read a user by ID: echo the token's claims"},
 	{Method: "GET", Path: "/admin", Function: "ClaimsEcho", Permissions: []string{"read:admin"}, Summary: "Administer: echo the token's permissions"},
+	{Method: "GET", Path: "/orgs/{orgId}/projects", Function: "ClaimsEcho", Organization: OrgFromPath("orgId"), Summary: "List an organization's projects: members of that organization only"},
+	{Method: "POST", Path: "/orgs/{orgId}/projects", Function: "ClaimsEcho", Organization: OrgFromPath("orgId"), Permissions: []string{"write:projects"}, Summary: "Create a project in an organization: members holding write:projects there"},
 }
 
 // maxSummaryLength keeps a summary a summary: OpenAPI tools show it on one line.
@@ -106,8 +130,33 @@ func ValidateRoutes(routes []Route, functions map[string]string) []string {
 				fail(r, "permission %q must be non-empty printable ASCII without spaces, as Auth0 permissions are", permission)
 			}
 		}
+		if problem := organizationProblem(r); problem != "" {
+			fail(r, "%s", problem)
+		}
 	}
 	return problems
+}
+
+// organizationProblem describes what is wrong with a route's organization
+// binding, or returns "".
+func organizationProblem(r Route) string {
+	switch {
+	case r.Organization == "":
+		return ""
+	case r.Public:
+		return fmt.Sprintf("is public but bound to the caller's organization (%s): a public route has no token to read org_id from; drop Organization or make the route private", r.Organization)
+	case r.Organization == AnyOrganization:
+		return ""
+	}
+	name, isParameter := strings.CutPrefix(r.Organization, "{")
+	name, closed := strings.CutSuffix(name, "}")
+	if !isParameter || !closed || name == "" || strings.HasSuffix(name, "+") {
+		return fmt.Sprintf("organization %q: write OrgFromPath(\"name\") for a path parameter {name}, or AnyOrganization", r.Organization)
+	}
+	if !slices.Contains(strings.Split(r.Path, "/"), r.Organization) {
+		return fmt.Sprintf("is bound to the organization in path parameter %s, but its path %s has no segment %s: add it to the path, as in /orgs/%s/projects", r.Organization, r.Path, r.Organization, r.Organization)
+	}
+	return ""
 }
 
 func validClaimValue(value string) bool {

@@ -224,11 +224,11 @@ var bucketDeploymentSuppressions = &[]*cdknag.NagPackSuppression{
 
 // asTemplate is the route as the synthesized template declares it.
 func (r Route) asTemplate() apitemplate.Route {
-	route := apitemplate.Route{Key: r.Key(), Method: r.Method, Path: r.Path, Summary: r.Summary, AuthorizationType: apitemplate.AuthorizationJWT, Scopes: r.Scopes, Permissions: r.Permissions, Function: r.Function}
+	route := apitemplate.Route{Key: r.Key(), Method: r.Method, Path: r.Path, Summary: r.Summary, AuthorizationType: apitemplate.AuthorizationJWT, Scopes: r.Scopes, Permissions: r.Permissions, Organization: r.Organization, Function: r.Function}
 	switch {
 	case r.Public:
 		route.AuthorizationType = apitemplate.AuthorizationNone
-	case len(r.Permissions) > 0:
+	case r.NeedsLambdaAuthorizer():
 		route.AuthorizationType = apitemplate.AuthorizationCustom
 	}
 	return route

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/kmsjwt"
 )
 
 func runIssuer(args []string, stdout, stderr io.Writer) int {
@@ -110,7 +111,7 @@ func mintWithKMS(p *project, stage, outputs, sub string, scopes, permissions []s
 	if err != nil {
 		return "", err
 	}
-	return signer.Mint(ctx, sub, scopes, permissions)
+	return signer.Mint(ctx, kmsjwt.Grant{Subject: sub, Scopes: scopes, Permissions: permissions})
 }
 
 // mintToken signs a dev token; without an audience it takes the stage's first one from the template.

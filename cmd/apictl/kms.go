@@ -33,12 +33,12 @@ func kmsSigner(ctx context.Context, outputs map[string]string, api *apitemplate.
 
 // kmsSmokeTokens mints the smoke check's two tokens: one holding every scope
 // and permission the routes require, and one with only the first scope.
-func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemplate.API) (full, limited *smokeToken, err error) {
+func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemplate.API) (full, limited *smokeToken, organizations []*smokeToken, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), client.Timeout)
 	defer cancel()
 	signer, err := kmsSigner(ctx, outputs, api)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var scopes, permissions []string
 	for _, route := range api.Routes {
@@ -47,20 +47,31 @@ func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemp
 	}
 	slices.Sort(scopes)
 	scopes, permissions = slices.Compact(scopes), slices.Compact(slices.Sorted(slices.Values(permissions)))
-	for i, grants := range [][2][]string{{scopes, permissions}, {scopes[:min(1, len(scopes))], {}}} {
-		raw, err := signer.Mint(ctx, "apictl-smoke", grants[0], grants[1])
+	mint := func(grant kmsjwt.Grant) (*smokeToken, error) {
+		raw, err := signer.Mint(ctx, grant)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		token, err := smokeTokenFrom(client, raw, "", "", "", "")
-		if err != nil {
-			return nil, nil, err
-		}
-		if i == 0 {
-			full = token
-		} else {
-			limited = token
-		}
+		return smokeTokenFrom(client, raw, "", "", "", "", "")
 	}
-	return full, limited, nil
+	if full, err = mint(kmsjwt.Grant{Subject: "apictl-smoke", Scopes: scopes, Permissions: permissions}); err != nil {
+		return nil, nil, nil, err
+	}
+	if limited, err = mint(kmsjwt.Grant{Subject: "apictl-smoke", Scopes: scopes[:min(1, len(scopes))], Permissions: []string{}}); err != nil {
+		return nil, nil, nil, err
+	}
+	// The stage is its own issuer, with no Auth0 Organizations behind it:
+	// two made-up organizations show that each reaches only its own paths.
+	for _, organization := range smokeOrganizations {
+		token, err := mint(kmsjwt.Grant{Subject: "apictl-smoke", Scopes: scopes, Permissions: permissions, Organization: organization})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		organizations = append(organizations, token)
+	}
+	return full, limited, organizations, nil
 }
+
+// smokeOrganizations are the org_id values of the tokens that smoke mints
+// for a stage that is its own issuer.
+var smokeOrganizations = []string{"org_smokeA", "org_smokeB"}

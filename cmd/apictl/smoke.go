@@ -29,13 +29,18 @@ type smokeToken struct {
 
 // String shows at most the token's last 6 characters: output may land in CI logs.
 func (t *smokeToken) String() string {
-	return fmt.Sprintf("…%s (sub %s, scopes %q, permissions %q)", printable(t.raw[max(0, len(t.raw)-6):]), printable(t.sub),
-		printable(strings.Join(t.granted.Scopes, " ")), printable(strings.Join(t.granted.Permissions, " ")))
+	organization := ""
+	if t.granted.Organization != "" {
+		organization = ", organization " + printable(t.granted.Organization)
+	}
+	return fmt.Sprintf("…%s (sub %s, scopes %q, permissions %q%s)", printable(t.raw[max(0, len(t.raw)-6):]), printable(t.sub),
+		printable(strings.Join(t.granted.Scopes, " ")), printable(strings.Join(t.granted.Permissions, " ")), organization)
 }
 
 // smokeCheck is one request and the answer the template says it must get.
 type smokeCheck struct {
 	route  apitemplate.Route
+	path   string
 	name   string
 	header string
 	token  *smokeToken // the token sent, whose sub and scopes the echo must show
@@ -50,6 +55,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	tokenURL := flags.String("token-url", "", "the OAuth token endpoint (default: <issuer>oauth/token; set it for an Auth0 custom domain)")
 	fullToken := flags.String("token", "", "an access token holding the routes' scopes, instead of AUTH0_CLIENT_ID/AUTH0_CLIENT_SECRET")
 	limitedToken := flags.String("limited-token", "", "an access token with fewer scopes, instead of AUTH0_LIMITED_CLIENT_ID/AUTH0_LIMITED_CLIENT_SECRET")
+	organizations := flags.String("organizations", os.Getenv("SMOKE_ORGANIZATIONS"), "two Auth0 organization IDs, comma-separated, for which the full client gets a token each: each must reach its own organization's routes and be refused on the other's (default $SMOKE_ORGANIZATIONS)")
 	timeout := flags.Duration("timeout", 5*time.Second, "the time limit of each network call")
 	if flags.Parse(args) != nil {
 		return 2
@@ -85,10 +91,12 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var full, limited *smokeToken
+	var orgTokens []*smokeToken
 	if keyARN := outs["IssuerKeyArn"]; keyARN != "" && *fullToken == "" && os.Getenv("AUTH0_CLIENT_ID") == "" {
 		// The stage is its own issuer: it mints its tokens through KMS, one
-		// with everything the routes require, one with less.
-		if full, limited, err = kmsSmokeTokens(client, outs, api); err != nil {
+		// with everything the routes require, one with less, and one for
+		// each of two organizations.
+		if full, limited, orgTokens, err = kmsSmokeTokens(client, outs, api); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -102,14 +110,30 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		if err := jwtauth.CheckIssuerURL("--token-url", *tokenURL); err != nil {
 			return fail(err)
 		}
-		if full, err = smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0]); err != nil {
+		if full, err = smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], ""); err != nil {
 			return fail(err)
 		}
 		if full == nil {
 			return fail(errors.New("no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (a machine-to-machine application authorized for the API), or pass --token"))
 		}
-		if limited, err = smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0]); err != nil {
+		if limited, err = smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0], ""); err != nil {
 			return fail(err)
+		}
+		if *organizations != "" {
+			ids := strings.Split(*organizations, ",")
+			if len(ids) != 2 || ids[0] == "" || ids[1] == "" || ids[0] == ids[1] {
+				return fail(fmt.Errorf("--organizations %q: give two different organization IDs, comma-separated, such as org_abc,org_def", printable(*organizations)))
+			}
+			if os.Getenv("AUTH0_CLIENT_ID") == "" {
+				return fail(errors.New("--organizations needs AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: smoke asks Auth0 for a token of that client for each organization"))
+			}
+			for _, id := range ids {
+				token, err := smokeTokenFrom(client, "", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], id)
+				if err != nil {
+					return fail(fmt.Errorf("organization %s: %w", printable(id), err))
+				}
+				orgTokens = append(orgTokens, token)
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "stage %s at %s\nfull token %s\n", *stage, *apiURL, full)
@@ -118,11 +142,17 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintln(stdout, "no limited token: the 403 checks are skipped (set AUTH0_LIMITED_CLIENT_ID/SECRET or --limited-token)")
 	}
+	for _, token := range orgTokens {
+		fmt.Fprintf(stdout, "organization token %s\n", token)
+	}
+	if len(orgTokens) == 0 && slices.ContainsFunc(api.Routes, func(r apitemplate.Route) bool { return r.Organization != "" }) {
+		fmt.Fprintln(stdout, "no organization tokens: the checks that each organization reaches only its own routes are skipped (set --organizations org_A,org_B)")
+	}
 
 	table := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(table, "\nROUTE\tCASE\tEXPECTED\tGOT\tRESULT")
 	passed, failed := 0, 0
-	for _, check := range planSmoke(api, full, limited) {
+	for _, check := range planSmoke(api, full, limited, orgTokens) {
 		got, problem, err := check.run(client, strings.TrimSuffix(*apiURL, "/"))
 		if err != nil {
 			table.Flush()
@@ -135,7 +165,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		} else {
 			passed++
 		}
-		fmt.Fprintf(table, "%s\t%s\t%d\t%d\t%s\n", check.route.Key, check.name, check.want, got, result)
+		fmt.Fprintf(table, "%s\t%s\t%d\t%d\t%s\n", check.route.Method+" "+check.path, check.name, check.want, got, result)
 	}
 	table.Flush()
 	fmt.Fprintf(stdout, "\nsmoke %s: %d checks, %d passed, %d failed\n", *stage, passed+failed, passed, failed)
@@ -145,12 +175,15 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// planSmoke derives every check from the synthesized template's routes.
-func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
+// planSmoke derives every check from the synthesized template's routes. On a
+// route bound to the caller's organization, each organization's token must
+// reach its own organization's path and be refused on the other's.
+func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []*smokeToken) []smokeCheck {
 	var checks []smokeCheck
 	for _, route := range api.Routes {
+		sample := route.SamplePath()
 		if route.Public() {
-			checks = append(checks, smokeCheck{route: route, name: "no token", want: 200})
+			checks = append(checks, smokeCheck{route: route, path: sample, name: "no token", want: 200})
 			continue
 		}
 		// A Lambda authorizer that refuses a token answers isAuthorized false,
@@ -160,16 +193,29 @@ func planSmoke(api *apitemplate.API, full, limited *smokeToken) []smokeCheck {
 			refused = 403
 		}
 		checks = append(checks,
-			smokeCheck{route: route, name: "no token", want: 401},
-			smokeCheck{route: route, name: "malformed token", header: "Bearer not.a.jwt", want: refused})
+			smokeCheck{route: route, path: sample, name: "no token", want: 401},
+			smokeCheck{route: route, path: sample, name: "malformed token", header: "Bearer not.a.jwt", want: refused})
+		if route.Organization != "" {
+			checks = append(checks, smokeCheck{route: route, path: sample, name: "full token, no organization", header: "Bearer " + full.raw, want: 403})
+			for i, token := range organizations {
+				own, other := token.granted.Organization, organizations[(i+1)%len(organizations)].granted.Organization
+				check := smokeCheck{route: route, path: route.PathFor(own), name: "organization " + own + ", its own", header: "Bearer " + token.raw, want: 403}
+				if route.Allows(&token.granted, check.path) {
+					check.token, check.want = token, 200
+				}
+				checks = append(checks, check,
+					smokeCheck{route: route, path: route.PathFor(other), name: "organization " + own + ", on " + other + "'s", header: "Bearer " + token.raw, want: 403})
+			}
+			continue
+		}
 		name := "full token"
 		if len(route.Requires()) > 0 {
 			name = "full token, needs one of " + strings.Join(route.Requires(), " ")
 		}
-		checks = append(checks, smokeCheck{route: route, name: name, header: "Bearer " + full.raw, token: full, want: 200})
+		checks = append(checks, smokeCheck{route: route, path: sample, name: name, header: "Bearer " + full.raw, token: full, want: 200})
 		if limited != nil && len(route.Requires()) > 0 {
-			check := smokeCheck{route: route, name: "limited token", header: "Bearer " + limited.raw, want: 403}
-			if route.Allows(&limited.granted) {
+			check := smokeCheck{route: route, path: sample, name: "limited token", header: "Bearer " + limited.raw, want: 403}
+			if route.Allows(&limited.granted, sample) {
 				check.token, check.want = limited, 200
 			}
 			checks = append(checks, check)
@@ -185,7 +231,7 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 	if method == "ANY" {
 		method = "GET"
 	}
-	req, _ := http.NewRequest(method, base+c.route.SamplePath(), nil)
+	req, _ := http.NewRequest(method, base+c.path, nil)
 	if c.header != "" {
 		req.Header.Set("Authorization", c.header)
 	}
@@ -207,9 +253,10 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 // checkEcho compares the claims echo with the token that was sent.
 func (c smokeCheck) checkEcho(body []byte) string {
 	var echo struct {
-		Sub         *string
-		Scopes      []string
-		Permissions []string
+		Sub          *string
+		Scopes       []string
+		Permissions  []string
+		Organization string `json:"org_id"`
 	}
 	if json.Unmarshal(body, &echo) != nil || echo.Sub == nil {
 		return "" // not the claims echo: the status is all there is to check
@@ -222,6 +269,9 @@ func (c smokeCheck) checkEcho(body []byte) string {
 	case c.route.AuthorizationType == apitemplate.AuthorizationCustom:
 		if !slices.Equal(sorted(echo.Permissions), sorted(granted.Permissions)) {
 			return fmt.Sprintf("echoed permissions %q, the token's are %q", echo.Permissions, granted.Permissions)
+		}
+		if echo.Organization != granted.Organization {
+			return fmt.Sprintf("echoed org_id %q, the token's is %q", printable(echo.Organization), granted.Organization)
 		}
 	case len(c.route.Scopes) == 0 && echo.Scopes != nil:
 		return fmt.Sprintf("echoed scopes %q on a route without scopes, want null", echo.Scopes)
@@ -261,8 +311,9 @@ func deployedURL(outputs map[string]string, path, stage, stack string) (string, 
 }
 
 // smokeTokenFrom takes the given token, or gets one from the client-credentials
-// grant when the environment names a client; it returns nil when neither is set.
-func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audience string) (*smokeToken, error) {
+// grant when the environment names a client, for organization unless it is "";
+// it returns nil when neither is set.
+func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audience, organization string) (*smokeToken, error) {
 	raw := given
 	if raw == "" {
 		id, secret := os.Getenv(idVar), os.Getenv(secretVar)
@@ -273,15 +324,16 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 			return nil, fmt.Errorf("set both %s and %s", idVar, secretVar)
 		}
 		var err error
-		if raw, err = clientCredentials(client, tokenURL, id, secret, audience); err != nil {
+		if raw, err = clientCredentials(client, tokenURL, id, secret, audience, organization); err != nil {
 			return nil, fmt.Errorf("%s: %w", idVar, err)
 		}
 	}
 	parts := strings.Split(raw, ".")
 	var claims struct {
-		Sub         string   `json:"sub"`
-		Scope       string   `json:"scope"`
-		Permissions []string `json:"permissions"`
+		Sub          string   `json:"sub"`
+		Scope        string   `json:"scope"`
+		Permissions  []string `json:"permissions"`
+		Organization string   `json:"org_id"`
 	}
 	if len(parts) != 3 {
 		return nil, errors.New("the token is not a JWT")
@@ -290,7 +342,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	if err != nil || json.Unmarshal(payload, &claims) != nil {
 		return nil, errors.New("the token's claims cannot be read")
 	}
-	return &smokeToken{raw: raw, sub: claims.Sub, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions}}, nil
+	return &smokeToken{raw: raw, sub: claims.Sub, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions, Organization: claims.Organization}}, nil
 }
 
 // printable is remote text fit for a terminal: control characters, which
@@ -309,11 +361,14 @@ func printable(text string) string {
 	return text
 }
 
-// clientCredentials asks Auth0 for an access token for audience.
-func clientCredentials(client *http.Client, tokenURL, id, secret, audience string) (string, error) {
-	request, _ := json.Marshal(map[string]string{
-		"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": audience,
-	})
+// clientCredentials asks Auth0 for an access token for audience, issued for
+// organization unless it is "".
+func clientCredentials(client *http.Client, tokenURL, id, secret, audience, organization string) (string, error) {
+	fields := map[string]string{"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": audience}
+	if organization != "" {
+		fields["organization"] = organization
+	}
+	request, _ := json.Marshal(fields)
 	resp, err := client.Post(tokenURL, "application/json", bytes.NewReader(request))
 	if err != nil {
 		return "", fmt.Errorf("cannot reach the token endpoint %s: %v", tokenURL, err)

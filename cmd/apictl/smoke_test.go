@@ -109,6 +109,8 @@ func smokeSetup(t *testing.T, change func(*apitemplate.API)) (cdkOut, apiURL, to
 	t.Setenv("AUTH0_CLIENT_SECRET", "dev-only-secret-full")
 	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "dev-smoke-limited")
 	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "dev-only-secret-limited")
+	// dev-users.json's two organizations, which the full client may access.
+	t.Setenv("SMOKE_ORGANIZATIONS", "org_acme000000000001,org_globex0000000002")
 	return cdkOut, smokeServers.local.URL, smokeServers.auth0.URL + "/oauth/token"
 }
 
@@ -133,7 +135,13 @@ func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 	}
 	folded := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub dev-smoke-full@clients",
-		"GET /admin malformed token 403 403 ok", "GET /admin full token, needs one of read:admin 200 200 ok", "GET /admin limited token 403 403 ok"} {
+		"GET /admin malformed token 403 403 ok", "GET /admin full token, needs one of read:admin 200 200 ok", "GET /admin limited token 403 403 ok",
+		"organization token", "organization org_acme000000000001",
+		"GET /orgs/sample/projects full token, no organization 403 403 ok",
+		"GET /orgs/org_acme000000000001/projects organization org_acme000000000001, its own 200 200 ok",
+		"GET /orgs/org_globex0000000002/projects organization org_acme000000000001, on org_globex0000000002's 403 403 ok",
+		"POST /orgs/org_globex0000000002/projects organization org_globex0000000002, its own 200 200 ok",
+		"POST /orgs/org_acme000000000001/projects organization org_globex0000000002, on org_acme000000000001's 403 403 ok"} {
 		if !strings.Contains(folded, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -242,12 +250,13 @@ func TestSmokeRefusesANonPositiveTimeout(t *testing.T) {
 
 func TestSmokeAcceptsGivenTokens(t *testing.T) {
 	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
-	full, err := clientCredentials(http.DefaultClient, tokenURL, "dev-smoke-full", "dev-only-secret-full", "https://dev.api.example.com")
+	full, err := clientCredentials(http.DefaultClient, tokenURL, "dev-smoke-full", "dev-only-secret-full", "https://dev.api.example.com", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AUTH0_CLIENT_ID", "")
 	t.Setenv("AUTH0_CLIENT_SECRET", "")
+	t.Setenv("SMOKE_ORGANIZATIONS", "")
 	t.Setenv("AUTH0_LIMITED_CLIENT_ID", "")
 	t.Setenv("AUTH0_LIMITED_CLIENT_SECRET", "")
 	code, out, errOut := smoke(t, "--cdk-out", cdkOut, "--url", apiURL, "--token", full)
@@ -342,6 +351,10 @@ func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
 	code := run([]string{"smoke", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs, "--timeout", "5s"}, &out, &errOut)
 	if code != 0 || !allPassed("ci").MatchString(out.String()) {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if folded := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(folded, "GET /orgs/org_smokeB/projects organization org_smokeA, on org_smokeB's 403 403 ok") ||
+		!strings.Contains(folded, "POST /orgs/org_smokeB/projects organization org_smokeB, its own 200 200 ok") {
+		t.Errorf("the two minted organizations were not each checked on their own and the other's paths:\n%s", out.String())
 	}
 
 	var refused strings.Builder

@@ -58,10 +58,11 @@ func ClaimsEcho(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.A
 }
 
 // permissionsEcho reads the permissions authorizer's context, whose values
-// arrive as JSON: a string sub and scope, and a list of permissions.
+// arrive as JSON: a string sub, scope and org_id, and a list of permissions.
 func permissionsEcho(routeKey string, lambdaContext map[string]any) events.APIGatewayV2HTTPResponse {
 	sub, _ := lambdaContext["sub"].(string)
 	scope, _ := lambdaContext["scope"].(string)
+	organization, _ := lambdaContext["org_id"].(string)
 	permissions := []string{}
 	switch list := lambdaContext["permissions"].(type) {
 	case []any:
@@ -84,7 +85,7 @@ func permissionsEcho(routeKey string, lambdaContext map[string]any) events.APIGa
 			"message": "the authorizer's context has no sub: this function expects the permissions authorizer (check the route table)",
 		})
 	}
-	return jsonResponse(http.StatusOK, wire.PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope})
+	return jsonResponse(http.StatusOK, wire.PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope, Organization: organization})
 }
 
 // decodeClaim undoes API Gateway's stringification of one claim: arrays arrive

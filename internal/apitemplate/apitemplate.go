@@ -8,6 +8,7 @@ package apitemplate
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,19 +105,22 @@ type Route struct {
 	AuthorizationType string // AuthorizationNone, AuthorizationJWT or AuthorizationCustom
 	Scopes            []string
 	// Permissions are what the Lambda authorizer requires of a CUSTOM route,
-	// read from its function's RoutePermissionsVariable.
+	// read, with the route's Scopes and Organization, from its function's
+	// RouteRulesVariable.
 	Permissions []string
-	Authorizer  string // logical ID of the Lambda authorizer of a CUSTOM route
-	Function    string // logical ID of the function behind the route
+	// Organization binds a CUSTOM route to the token's org_id (RouteRule).
+	Organization string
+	Authorizer   string // logical ID of the Lambda authorizer of a CUSTOM route
+	Function     string // logical ID of the function behind the route
 }
 
 // The environment of the permissions authorizer's function, written at synth:
 // the JWT issuer and audiences it accepts (the audiences as a JSON list), and
-// the permissions each route requires (a JSON object of route key to list).
+// each route's rule (a JSON object of route key to RouteRule).
 const (
 	AuthorizerIssuerVariable   = "ISSUER"
 	AuthorizerAudienceVariable = "AUDIENCE"
-	RoutePermissionsVariable   = "ROUTE_PERMISSIONS"
+	RouteRulesVariable         = "ROUTE_RULES"
 )
 
 // DefaultRouteKey is the catch-all route, chosen when no other route matches
@@ -139,14 +143,20 @@ func IsPublic(authorizationType string) bool {
 // Public tells whether the route takes requests without any token.
 func (r Route) Public() bool { return IsPublic(r.AuthorizationType) }
 
-// Allows tells whether a verified token may call the route: on a JWT route it
-// must hold one of the route's scopes, on a CUSTOM route one of its
-// permissions, and a route that requires none takes any valid token.
-func (r Route) Allows(token *jwtauth.Token) bool {
+// Allows tells whether a verified token may call the route on path: on a JWT
+// route it must hold one of the route's scopes, on a CUSTOM route it must
+// pass the route's rule (RouteRule.Refusal), and a route that requires
+// nothing takes any valid token.
+func (r Route) Allows(token *jwtauth.Token, path string) bool {
 	if r.AuthorizationType == AuthorizationCustom {
-		return jwtauth.HoldsAny(token.Permissions, r.Permissions)
+		return r.Rule().Refusal(token, r.Path, path, nil) == ""
 	}
 	return jwtauth.HoldsAny(token.Scopes, r.Scopes)
+}
+
+// Rule is what the Lambda authorizer of a CUSTOM route requires.
+func (r Route) Rule() RouteRule {
+	return RouteRule{Scopes: r.Scopes, Permissions: r.Permissions, Organization: r.Organization}
 }
 
 // AuthLabel is who checks the route, as the access matrix writes it: NONE,
@@ -162,9 +172,9 @@ func (r Route) AuthLabel() string {
 }
 
 // Requires is what the route asks of a token, any one of them: its
-// permissions on a CUSTOM route, its scopes otherwise.
+// permissions, when it has some, its scopes otherwise.
 func (r Route) Requires() []string {
-	if r.AuthorizationType == AuthorizationCustom {
+	if len(r.Permissions) > 0 {
 		return r.Permissions
 	}
 	return r.Scopes
@@ -194,6 +204,21 @@ func (r Route) SamplePath() string {
 		}
 	}
 	return strings.Join(segments, "/")
+}
+
+// PathFor is SamplePath with the organization's ID in the path parameter that
+// binds the route to the caller's organization.
+func (r Route) PathFor(organization string) string {
+	path := r.SamplePath()
+	if strings.HasPrefix(r.Organization, "{") {
+		segments := strings.Split(r.Path, "/")
+		sample := strings.Split(path, "/")
+		if i := slices.Index(segments, r.Organization); i >= 0 && i < len(sample) {
+			sample[i] = organization
+		}
+		path = strings.Join(sample, "/")
+	}
+	return path
 }
 
 // Function is a Lambda function as the template declares it.
@@ -326,9 +351,11 @@ func Parse(template []byte) (*API, error) {
 			if !ok {
 				return nil, fmt.Errorf("route %s (%s) is CUSTOM but names no Lambda authorizer of the template", id, p.RouteKey)
 			}
-			if route.Permissions, err = routePermissions(api.Functions[authorizer.Function], p.RouteKey); err != nil {
+			rule, err := routeRule(api.Functions[authorizer.Function], p.RouteKey)
+			if err != nil {
 				return nil, fmt.Errorf("route %s (%s): %w", id, p.RouteKey, err)
 			}
+			route.Scopes, route.Permissions, route.Organization = rule.Scopes, rule.Permissions, rule.Organization
 		}
 		api.Routes = append(api.Routes, route)
 	}
@@ -336,18 +363,29 @@ func Parse(template []byte) (*API, error) {
 	return api, nil
 }
 
-// routePermissions reads what a route requires from its authorizer function's
-// RoutePermissionsVariable.
-func routePermissions(authorizer Function, routeKey string) ([]string, error) {
-	var byRoute map[string][]string
-	if err := json.Unmarshal([]byte(authorizer.Environment[RoutePermissionsVariable]), &byRoute); err != nil {
-		return nil, fmt.Errorf("its authorizer function's %s is not a JSON object of route key to permissions: %w", RoutePermissionsVariable, err)
+// routeRule reads what a route requires from its authorizer function's
+// RouteRulesVariable.
+func routeRule(authorizer Function, routeKey string) (RouteRule, error) {
+	rules, err := ParseRouteRules(authorizer.Environment[RouteRulesVariable])
+	if err != nil {
+		return RouteRule{}, fmt.Errorf("its authorizer function's %w", err)
 	}
-	permissions, ok := byRoute[routeKey]
+	rule, ok := rules[routeKey]
 	if !ok {
-		return nil, fmt.Errorf("its authorizer function's %s does not name it", RoutePermissionsVariable)
+		return RouteRule{}, fmt.Errorf("its authorizer function's %s does not name it", RouteRulesVariable)
 	}
-	return permissions, nil
+	return rule, nil
+}
+
+// ParseRouteRules reads a RouteRulesVariable's value.
+func ParseRouteRules(value string) (map[string]RouteRule, error) {
+	var rules map[string]RouteRule
+	decoder := json.NewDecoder(strings.NewReader(value))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&rules); err != nil || rules == nil {
+		return nil, fmt.Errorf("%s is not a JSON object of route key to rule (scopes, permissions, organization): %v", RouteRulesVariable, err)
+	}
+	return rules, nil
 }
 
 // AccessMatrix renders who may call each route, one line a route, so that a
@@ -365,10 +403,17 @@ func (api *API) AccessMatrix() string {
 		switch {
 		case r.Public():
 			requires = "- (public: no token)"
-		case r.AuthorizationType == AuthorizationCustom:
+		case len(r.Permissions) > 0:
 			requires = "permissions " + strings.Join(r.Permissions, " ")
 		case len(r.Scopes) == 0:
 			requires = "- (any valid token)"
+		}
+		switch r.Organization {
+		case "":
+		case AnyOrganization:
+			requires += ", in any organization"
+		default:
+			requires += ", in the organization " + r.Organization + " names"
 		}
 		fmt.Fprintf(&b, "%-24s %-6s %s\n", r.Key, r.AuthLabel(), requires)
 	}

@@ -41,7 +41,7 @@ func TestParseReadsAuthorizerRoutesAndFunctions(t *testing.T) {
 		}
 	}
 	// The routes this test reads; a route added to the table adds to them.
-	for _, want := range []string{"GET /admin", "GET /private", "GET /public", "GET /user", "GET /user/{id}", "POST /user"} {
+	for _, want := range []string{"GET /admin", "GET /orgs/{orgId}/projects", "GET /private", "GET /public", "GET /user", "GET /user/{id}", "POST /orgs/{orgId}/projects", "POST /user"} {
 		if !slices.Contains(keys, want) {
 			t.Errorf("routes %v lack %s", keys, want)
 		}
@@ -54,9 +54,13 @@ func TestParseReadsAuthorizerRoutesAndFunctions(t *testing.T) {
 	if admin.AuthorizationType != AuthorizationCustom || !slices.Equal(admin.Permissions, []string{"read:admin"}) || !ok {
 		t.Fatalf("GET /admin: %+v", admin)
 	}
-	if authorizer.ResultTTLSeconds != 300 || !slices.Equal(authorizer.IdentitySource, []string{"$request.header.Authorization", "$context.routeKey"}) ||
+	if authorizer.ResultTTLSeconds != 300 || !slices.Equal(authorizer.IdentitySource, []string{"$request.header.Authorization", "$context.routeKey", "$context.path"}) ||
 		api.Functions[authorizer.Function].GoPackage != "./functions/authorizer" {
 		t.Errorf("the permissions authorizer: %+v, function %+v", authorizer, api.Functions[authorizer.Function])
+	}
+	projects := api.Routes[slices.Index(keys, "POST /orgs/{orgId}/projects")]
+	if projects.AuthorizationType != AuthorizationCustom || projects.Organization != "{orgId}" || !slices.Equal(projects.Permissions, []string{"write:projects"}) {
+		t.Errorf("POST /orgs/{orgId}/projects: %+v, want CUSTOM, bound to {orgId}, with write:projects", projects)
 	}
 	if api.Cors == nil || len(api.Cors.AllowOrigins) == 0 {
 		t.Errorf("CORS: %+v", api.Cors)
@@ -112,15 +116,15 @@ func TestRouteMeaning(t *testing.T) {
 		{scoped, []string{"read:use", "READ:USER", "read:user2"}, false},
 	}
 	for _, c := range cases {
-		if got := c.route.Allows(&jwtauth.Token{Scopes: c.scopes}); got != c.want {
+		if got := c.route.Allows(&jwtauth.Token{Scopes: c.scopes}, c.route.Path); got != c.want {
 			t.Errorf("%s with %q: %v, want %v", c.route.Path, c.scopes, got, c.want)
 		}
 	}
 	permission := Route{AuthorizationType: AuthorizationCustom, Scopes: nil, Permissions: []string{"read:admin"}}
-	if permission.Allows(&jwtauth.Token{Scopes: []string{"read:admin"}}) || !permission.Allows(&jwtauth.Token{Permissions: []string{"x", "read:admin"}}) {
+	if permission.Allows(&jwtauth.Token{Scopes: []string{"read:admin"}}, "/admin") || !permission.Allows(&jwtauth.Token{Permissions: []string{"x", "read:admin"}}, "/admin") {
 		t.Error("a permission route is decided by the token's permissions, never its scopes")
 	}
-	if scoped.Allows(&jwtauth.Token{Permissions: []string{"admin"}}) {
+	if scoped.Allows(&jwtauth.Token{Permissions: []string{"admin"}}, "/user") {
 		t.Error("a scoped route is decided by the token's scopes, never its permissions")
 	}
 	for path, want := range map[string]string{
@@ -206,7 +210,7 @@ func BenchmarkAllowsThousandsOfScopes(b *testing.B) {
 	token := &jwtauth.Token{Scopes: append(strings.Fields(strings.Repeat("x:y ", 1500)), "read:user")}
 	b.ReportAllocs()
 	for b.Loop() {
-		if !route.Allows(token) {
+		if !route.Allows(token, "/user") {
 			b.Fatal("refused")
 		}
 	}

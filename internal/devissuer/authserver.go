@@ -42,7 +42,9 @@ type grant struct {
 	clientID, redirectURI, codeChallenge string
 	sub, audience, nonce                 string
 	scopes                               []string
-	expires                              time.Time
+	// organization is the one the user signed in to; nil: none.
+	organization *Organization
+	expires      time.Time
 }
 
 // oauthError is an RFC 6749 error: §4.1.2.1 on a redirect, §5.2 from the token endpoint.
@@ -139,19 +141,38 @@ func (d *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 		sub = d.state.sessions[cookie.Value]
 		d.state.mu.Unlock()
 	}
+	var organization *Organization
+	if sub != "" && params.Get("organization") != "" {
+		org, known := d.directory().organization(params.Get("organization"))
+		if !known {
+			fail(newOAuthError(0, "invalid_request", "no organization %q in dev-users.json", params.Get("organization")))
+			return
+		}
+		if _, member := org.member(sub); !member {
+			fail(newOAuthError(0, "access_denied", "the user is not a member of the organization %s", org.Name))
+			return
+		}
+		organization = org
+	}
 	switch {
 	case sub == "" && params.Get("prompt") == "none":
 		fail(newOAuthError(0, "login_required", "Login required"))
 	case sub == "":
 		d.loginPage(w, params)
+	case organization == nil && client.OrganizationUsage == "require" && params.Get("prompt") == "none":
+		fail(newOAuthError(0, "login_required", "the application requires an organization: sign in again and pick one"))
+	case organization == nil && client.OrganizationUsage == "require":
+		// Auth0's pre_login_prompt asks before the credentials; with no
+		// credentials here, the user picks after choosing who they are.
+		d.organizationPage(w, params, sub)
 	default:
-		answer(url.Values{"code": {d.newCode(client, redirectURI, sub, params)}})
+		answer(url.Values{"code": {d.newCode(client, redirectURI, sub, organization, params)}})
 	}
 }
 
 // newCode stores what the code grants: the requested scopes the user may
 // have, as Auth0 with RBAC drops the others.
-func (d *Issuer) newCode(client *Client, redirectURI, sub string, params url.Values) string {
+func (d *Issuer) newCode(client *Client, redirectURI, sub string, organization *Organization, params url.Values) string {
 	user, _ := d.directory().user(sub)
 	var scopes []string
 	for _, scope := range strings.Fields(params.Get("scope")) {
@@ -168,7 +189,7 @@ func (d *Issuer) newCode(client *Client, redirectURI, sub string, params url.Val
 	d.state.codes[code] = &grant{
 		clientID: client.ClientID, redirectURI: redirectURI, codeChallenge: params.Get("code_challenge"),
 		sub: sub, audience: params.Get("audience"), nonce: params.Get("nonce"), scopes: scopes,
-		expires: time.Now().Add(codeLifetime),
+		organization: organization, expires: time.Now().Add(codeLifetime),
 	}
 	return code
 }
@@ -228,6 +249,37 @@ func (d *Issuer) loginPage(w http.ResponseWriter, params url.Values) {
 		}
 	}
 	loginTemplate.Execute(w, map[string]any{"Params": hidden, "Users": d.directory().Users})
+}
+
+var organizationTemplate = template.Must(template.New("organization").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Pick an organization: dev issuer</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
+h1{font-size:1.4rem}button{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem;text-align:left;border:1px solid #8c959f;border-radius:.4rem;background:#f6f8fa;cursor:pointer}
+button:hover,button:focus{background:#ddf4ff;outline:2px solid #0969da}small{color:#57606a}
+</style></head><body>
+<h1>Pick an organization</h1>
+{{if .Organizations}}<p>This application signs you in to one of your organizations:</p>
+<form method="post" action="authorize">
+{{range $name, $values := .Params}}{{range $values}}<input type="hidden" name="{{$name}}" value="{{.}}">{{end}}{{end}}
+{{range .Organizations}}<button type="submit" name="organization" value="{{.ID}}">{{.Name}} <small>{{.ID}}</small></button>
+{{end}}</form>{{else}}<p>This application requires an organization, and you are a member of none in <code>dev-users.json</code>.</p>{{end}}
+</body></html>`))
+
+// organizationPage asks a signed-in user to pick one of their organizations,
+// for a client whose organizationUsage is require.
+func (d *Issuer) organizationPage(w http.ResponseWriter, params url.Values, sub string) {
+	w.Header().Set("content-type", "text/html; charset=utf-8")
+	w.Header().Set("cache-control", "no-store")
+	hidden := url.Values{}
+	for name, values := range params {
+		if name != "organization" {
+			hidden[name] = values
+		}
+	}
+	hidden.Set("user", sub)
+	organizationTemplate.Execute(w, map[string]any{"Params": hidden, "Organizations": d.directory().organizationsOf(sub)})
 }
 
 func errorPage(w http.ResponseWriter, err *oauthError) {
@@ -349,10 +401,19 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_grant", "the user no longer exists")
 	}
 	permissions := user.Permissions
+	if g.organization != nil {
+		// Auth0: the permissions reflect only the roles held within the
+		// active organization.
+		member, ok := g.organization.member(user.Sub)
+		if !ok {
+			return nil, newOAuthError(http.StatusBadRequest, "invalid_grant", "the user is no longer a member of the organization")
+		}
+		permissions = member.Permissions
+	}
 	if permissions == nil {
 		permissions = []string{}
 	}
-	access, err := d.AccessToken(TokenRequest{Subject: user.Sub, Audience: g.audience, ClientID: g.clientID, Scopes: g.scopes, Permissions: permissions, TTL: AccessTokenLifetime})
+	access, err := d.AccessToken(TokenRequest{Subject: user.Sub, Audience: g.audience, ClientID: g.clientID, Scopes: g.scopes, Permissions: permissions, Organization: g.organization, TTL: AccessTokenLifetime})
 	if err != nil {
 		return nil, newOAuthError(http.StatusInternalServerError, "server_error", "%v", err)
 	}
@@ -360,6 +421,12 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 	idClaims := jwt.MapClaims{"iss": d.URL, "sub": user.Sub, "aud": g.clientID, "iat": now.Unix(), "exp": now.Add(AccessTokenLifetime).Unix(), "name": user.Name, "email": user.Email}
 	if g.nonce != "" {
 		idClaims["nonce"] = g.nonce
+	}
+	if g.organization != nil {
+		idClaims["org_id"] = g.organization.ID
+		if d.OrganizationName {
+			idClaims["org_name"] = g.organization.Name
+		}
 	}
 	id, err := d.Sign(idClaims)
 	if err != nil {
@@ -380,7 +447,8 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 }
 
 // clientCredentials answers a machine-to-machine client as Auth0 does,
-// errors included: its scopes and permissions, for an audience it names.
+// errors included: its scopes and permissions, for an audience it names, and
+// for an organization, by ID or name, among those its grant lists.
 func (d *Issuer) clientCredentials(r *http.Request, params url.Values) (map[string]any, *oauthError) {
 	id, secret := params.Get("client_id"), params.Get("client_secret")
 	if basicID, basicSecret, ok := r.BasicAuth(); ok {
@@ -394,11 +462,19 @@ func (d *Issuer) clientCredentials(r *http.Request, params url.Values) (map[stri
 	if !slices.Contains(d.Audiences, audience) {
 		return nil, newOAuthError(http.StatusForbidden, "access_denied", "Service not enabled within domain: %s", audience)
 	}
+	var organization *Organization
+	if requested := params.Get("organization"); requested != "" {
+		org, known := d.directory().organization(requested)
+		if !known || !slices.Contains(client.Organizations, org.ID) {
+			return nil, newOAuthError(http.StatusForbidden, "access_denied", "the client is not allowed to access the organization %q", requested)
+		}
+		organization = org
+	}
 	permissions := client.Permissions
 	if permissions == nil {
 		permissions = []string{}
 	}
-	access, err := d.AccessToken(TokenRequest{Subject: client.ClientID + "@clients", Audience: audience, ClientID: client.ClientID, Scopes: client.Scopes, Permissions: permissions, TTL: AccessTokenLifetime})
+	access, err := d.AccessToken(TokenRequest{Subject: client.ClientID + "@clients", Audience: audience, ClientID: client.ClientID, Scopes: client.Scopes, Permissions: permissions, Organization: organization, TTL: AccessTokenLifetime})
 	if err != nil {
 		return nil, newOAuthError(http.StatusInternalServerError, "server_error", "%v", err)
 	}

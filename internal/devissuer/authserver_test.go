@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -387,5 +388,134 @@ func TestUserinfoAndLogout(t *testing.T) {
 	resp.Body.Close()
 	if answer := redirectQuery(t, resp); answer.Get("error") != "login_required" {
 		t.Errorf("after logout: %v", answer)
+	}
+}
+
+// exchange trades a code for tokens.
+func exchange(t *testing.T, issuer *Issuer, client *http.Client, code, verifier string) map[string]any {
+	t.Helper()
+	status, body := postToken(t, issuer, client, url.Values{"grant_type": {"authorization_code"}, "client_id": {spa}, "code": {code}, "redirect_uri": {callback}, "code_verifier": {verifier}})
+	if status != 200 {
+		t.Fatalf("%d %v", status, body)
+	}
+	return body
+}
+
+// Signing in to an organization, by ID or by name, as Auth0 does: the access
+// token carries org_id, org_name when the tenant includes it, and only the
+// permissions of the user's roles in that organization.
+func TestSignInToAnOrganization(t *testing.T) {
+	issuer, client := authServer(t)
+	issuer.OrganizationName = true
+	for _, c := range []struct{ user, organization, id, name string }{
+		{"auth0|bob", "org_globex0000000002", "org_globex0000000002", "globex"},
+		{"auth0|bob", "acme", "org_acme000000000001", "acme"},
+	} {
+		verifier, challenge := pkce()
+		query := signIn(t, issuer, client, c.user, authorizeParams(challenge, func(p url.Values) { p.Set("organization", c.organization); p.Set("prompt", "login") }))
+		body := exchange(t, issuer, client, query.Get("code"), verifier)
+		claims := claimsOf(t, issuer, body["access_token"].(string))
+		org, _ := issuer.Directory.organization(c.id)
+		member, _ := org.member(c.user)
+		if claims["org_id"] != c.id || claims["org_name"] != c.name || !slices.Equal(toStrings(claims["permissions"]), member.Permissions) {
+			t.Errorf("%s in %s: claims %v, want org_id %s, org_name %s, permissions %v", c.user, c.organization, claims, c.id, c.name, member.Permissions)
+		}
+		if id := claimsOf(t, issuer, body["id_token"].(string)); id["org_id"] != c.id {
+			t.Errorf("the ID token's org_id: %v", id["org_id"])
+		}
+	}
+	issuer.OrganizationName = false
+	verifier, challenge := pkce()
+	query := signIn(t, issuer, client, "auth0|alice", authorizeParams(challenge, func(p url.Values) { p.Set("organization", "acme"); p.Set("prompt", "login") }))
+	if claims := claimsOf(t, issuer, exchange(t, issuer, client, query.Get("code"), verifier)["access_token"].(string)); claims["org_id"] != "org_acme000000000001" || claims["org_name"] != nil {
+		t.Errorf("without the tenant's org_name setting: %v", claims)
+	}
+
+	for name, c := range map[string]struct{ user, organization, want string }{
+		"not a member":         {"auth0|alice", "globex", "access_denied"},
+		"a member of none":     {"auth0|carol", "acme", "access_denied"},
+		"unknown organization": {"auth0|alice", "org_nope000000000000", "invalid_request"},
+	} {
+		_, challenge := pkce()
+		if query := signIn(t, issuer, client, c.user, authorizeParams(challenge, func(p url.Values) { p.Set("organization", c.organization); p.Set("prompt", "login") })); query.Get("error") != c.want || query.Get("code") != "" {
+			t.Errorf("%s: %v, want error %s", name, query, c.want)
+		}
+	}
+}
+
+// A client that requires an organization asks the user to pick one of theirs
+// when the request names none; the pick signs the user in to it.
+func TestAClientThatRequiresAnOrganizationAsksToPickOne(t *testing.T) {
+	issuer, client := authServer(t)
+	i := slices.IndexFunc(issuer.Directory.Clients, func(c Client) bool { return c.ClientID == spa })
+	issuer.Directory.Clients[i].OrganizationUsage = "require"
+	_, challenge := pkce()
+	form := url.Values{"user": {"auth0|bob"}}
+	for name, values := range authorizeParams(challenge, nil) {
+		form[name] = values
+	}
+	resp, err := client.PostForm(issuer.URL+"authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `name="organization" value="org_acme000000000001"`) || !strings.Contains(string(page), `value="org_globex0000000002"`) {
+		t.Fatalf("want the organization picker with bob's two organizations, got %d:\n%s", resp.StatusCode, page)
+	}
+	verifier, challenge := pkce()
+	query := signIn(t, issuer, client, "auth0|bob", authorizeParams(challenge, func(p url.Values) { p.Set("organization", "org_globex0000000002") }))
+	if claims := claimsOf(t, issuer, exchange(t, issuer, client, query.Get("code"), verifier)["access_token"].(string)); claims["org_id"] != "org_globex0000000002" {
+		t.Errorf("after the pick: %v", claims)
+	}
+	_, challenge = pkce()
+	resp, err = client.Get(issuer.URL + "authorize?" + authorizeParams(challenge, func(p url.Values) { p.Set("prompt", "none") }).Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if query := redirectQuery(t, resp); query.Get("error") != "login_required" {
+		t.Errorf("prompt=none without an organization: %v, want login_required", query)
+	}
+}
+
+// The client-credentials grant takes organization, by ID or name, for the
+// organizations the client's grant lists, as Auth0's does.
+func TestClientCredentialsForAnOrganization(t *testing.T) {
+	issuer, client := authServer(t)
+	form := func(organization string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {"dev-smoke-full"}, "client_secret": {"dev-only-secret-full"}, "audience": {audience}, "organization": {organization}}
+	}
+	for _, organization := range []string{"org_globex0000000002", "globex"} {
+		status, body := postToken(t, issuer, client, form(organization))
+		if status != 200 {
+			t.Fatalf("%s: %d %v", organization, status, body)
+		}
+		if claims := claimsOf(t, issuer, body["access_token"].(string)); claims["org_id"] != "org_globex0000000002" || claims["sub"] != "dev-smoke-full@clients" {
+			t.Errorf("%s: claims %v", organization, claims)
+		}
+	}
+	limited := url.Values{"grant_type": {"client_credentials"}, "client_id": {"dev-smoke-limited"}, "client_secret": {"dev-only-secret-limited"}, "audience": {audience}, "organization": {"acme"}}
+	for name, f := range map[string]url.Values{"unknown organization": form("org_nope000000000000"), "an organization not granted": limited} {
+		if status, body := postToken(t, issuer, client, f); status != 403 || body["error"] != "access_denied" {
+			t.Errorf("%s: %d %v", name, status, body)
+		}
+	}
+}
+
+// dev-users.json's organizations are checked as Auth0 would refuse them.
+func TestOrganizationsOfTheDirectoryAreChecked(t *testing.T) {
+	for name, c := range map[string]struct{ json, want string }{
+		"bad id":                        {`{"users":[],"clients":[],"organizations":[{"id":"acme","name":"acme","members":[]}]}`, "not org_ followed by letters and digits"},
+		"name in capitals":              {`{"users":[],"clients":[],"organizations":[{"id":"org_a1","name":"Acme","members":[]}]}`, "lowercase"},
+		"unknown member":                {`{"users":[],"clients":[],"organizations":[{"id":"org_a1","name":"acme","members":[{"sub":"auth0|x","permissions":[]}]}]}`, `member "auth0|x" is not one of the users`},
+		"client's unknown organization": {`{"users":[],"clients":[{"clientId":"c","clientSecret":"s","organizations":["org_b2"]}],"organizations":[{"id":"org_a1","name":"acme","members":[]}]}`, `organization "org_b2" is not the id of one of the organizations`},
+		"bad usage":                     {`{"users":[],"clients":[{"clientId":"c","organizationUsage":"required"}]}`, `organizationUsage "required" is not allow or require`},
+	} {
+		path := t.TempDir() + "/users.json"
+		os.WriteFile(path, []byte(c.json), 0o644)
+		if _, err := LoadDirectory(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
 	}
 }

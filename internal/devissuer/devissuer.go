@@ -32,6 +32,9 @@ type Issuer struct {
 	Directory *Directory
 	// Audiences are the API identifiers tokens may be asked for.
 	Audiences []string
+	// OrganizationName adds org_name beside org_id, as an Auth0 tenant does
+	// with "allow_organization_name_in_authentication_api" on.
+	OrganizationName bool
 
 	key   *rsa.PrivateKey
 	keyID string
@@ -138,7 +141,11 @@ type TokenRequest struct {
 	// Permissions become the "permissions" claim, as Auth0 writes it when RBAC
 	// and "Add Permissions in the Access Token" are on.
 	Permissions []string
-	TTL         time.Duration
+	// Organization is the organization the token is issued for: its ID
+	// becomes org_id, and its name org_name when OrganizationName is set, as
+	// Auth0 writes them; nil: none.
+	Organization *Organization
+	TTL          time.Duration
 }
 
 // AccessToken mints an RS256 access token shaped like Auth0's.
@@ -160,6 +167,12 @@ func (d *Issuer) AccessToken(req TokenRequest) (string, error) {
 	}
 	if req.Permissions != nil {
 		claims["permissions"] = req.Permissions
+	}
+	if req.Organization != nil {
+		claims["org_id"] = req.Organization.ID
+		if d.OrganizationName {
+			claims["org_name"] = req.Organization.Name
+		}
 	}
 	return d.Sign(claims)
 }

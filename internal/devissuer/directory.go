@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 )
 
@@ -15,6 +16,27 @@ import (
 type Directory struct {
 	Users   []User   `json:"users"`
 	Clients []Client `json:"clients"`
+	// Organizations are Auth0 Organizations: a user signs in to one of
+	// theirs, and the token then carries its org_id and the permissions of
+	// the user's roles there.
+	Organizations []Organization `json:"organizations,omitempty"`
+}
+
+// Organization is an Auth0 Organization with its members.
+type Organization struct {
+	// ID is what tokens carry as org_id, such as org_W30VRE8t8Zbwyb1T.
+	ID string `json:"id"`
+	// Name is Auth0's lowercase handle, org_name in tokens when the tenant
+	// includes it; never what to authorize on.
+	Name    string   `json:"name"`
+	Members []Member `json:"members"`
+}
+
+// Member is a user of an organization, with the permissions that the
+// user's roles in that organization give.
+type Member struct {
+	Sub         string   `json:"sub"`
+	Permissions []string `json:"permissions"`
 }
 
 // User is a person who can sign in on the dev issuer's login page. Scopes
@@ -40,6 +62,12 @@ type Client struct {
 	WebOrigins   []string `json:"webOrigins,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
 	Permissions  []string `json:"permissions,omitempty"`
+	// OrganizationUsage is Auth0's setting of the same name: "require" makes
+	// a single-page application's users sign in to an organization, and "",
+	// or "allow", lets them. A machine-to-machine client may ask for a
+	// token of the organizations it lists in Organizations.
+	OrganizationUsage string   `json:"organizationUsage,omitempty"`
+	Organizations     []string `json:"organizations,omitempty"`
 }
 
 // LoadDirectory reads and checks a directory file.
@@ -68,9 +96,32 @@ func (d *Directory) check() error {
 		}
 		subs[u.Sub] = true
 	}
+	orgs := map[string]bool{}
+	for i, o := range d.Organizations {
+		if !organizationID.MatchString(o.ID) || orgs[o.ID] {
+			return fmt.Errorf("organizations[%d]: id %q is used twice or is not org_ followed by letters and digits, as Auth0's are", i, o.ID)
+		}
+		if !organizationName.MatchString(o.Name) || orgs[o.Name] {
+			return fmt.Errorf("organizations[%d] (%s): name %q is used twice or is not 1 to 50 lowercase letters, digits, - and _, as Auth0's are", i, o.ID, o.Name)
+		}
+		orgs[o.ID], orgs[o.Name] = true, true
+		for _, m := range o.Members {
+			if !subs[m.Sub] {
+				return fmt.Errorf("organizations[%d] (%s): member %q is not one of the users", i, o.ID, m.Sub)
+			}
+		}
+	}
 	for i, c := range d.Clients {
 		if c.ClientID == "" || clients[c.ClientID] {
 			return fmt.Errorf("clients[%d]: clientId %q is empty or used twice", i, c.ClientID)
+		}
+		if c.OrganizationUsage != "" && c.OrganizationUsage != "allow" && c.OrganizationUsage != "require" {
+			return fmt.Errorf("clients[%d] (%s): organizationUsage %q is not allow or require", i, c.ClientID, c.OrganizationUsage)
+		}
+		for _, id := range c.Organizations {
+			if !organizationID.MatchString(id) || !orgs[id] {
+				return fmt.Errorf("clients[%d] (%s): organization %q is not the id of one of the organizations", i, c.ClientID, id)
+			}
 		}
 		clients[c.ClientID] = true
 		for _, u := range append(slices.Clone(c.CallbackURLs), c.LogoutURLs...) {
@@ -90,6 +141,43 @@ func (d *Directory) client(id string) (*Client, bool) {
 	}
 	return nil, false
 }
+
+// organization finds an organization by its ID or its name, as Auth0's
+// organization parameter takes either.
+func (d *Directory) organization(idOrName string) (*Organization, bool) {
+	for i := range d.Organizations {
+		if d.Organizations[i].ID == idOrName || d.Organizations[i].Name == idOrName {
+			return &d.Organizations[i], true
+		}
+	}
+	return nil, false
+}
+
+// member is sub's membership of the organization.
+func (o *Organization) member(sub string) (*Member, bool) {
+	for i := range o.Members {
+		if o.Members[i].Sub == sub {
+			return &o.Members[i], true
+		}
+	}
+	return nil, false
+}
+
+// organizationsOf lists the organizations sub is a member of.
+func (d *Directory) organizationsOf(sub string) []Organization {
+	var orgs []Organization
+	for _, o := range d.Organizations {
+		if _, ok := o.member(sub); ok {
+			orgs = append(orgs, o)
+		}
+	}
+	return orgs
+}
+
+var (
+	organizationID   = regexp.MustCompile(`^org_[A-Za-z0-9]+$`)
+	organizationName = regexp.MustCompile(`^[a-z0-9_-]{1,50}$`)
+)
 
 func (d *Directory) user(sub string) (*User, bool) {
 	for i := range d.Users {

@@ -74,6 +74,10 @@ type Token struct {
 	// Permissions are Auth0's RBAC "permissions" claim, a list of strings.
 	// API Gateway's JWT authorizer never reads it; the permissions authorizer does.
 	Permissions []string
+	// Organization is Auth0's "org_id" claim, the organization the token was
+	// issued for, when it is a string; "" otherwise. Never "org_name": Auth0
+	// names can be reused, IDs cannot (docs/organizations.md).
+	Organization string
 }
 
 // verifiedToken is a token whose signature, issuer and audience passed. Clients
@@ -222,7 +226,7 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 		return nil, errors.New("the token does not have a valid audience")
 	}
 	exp, _, _ := numericDate(claims, "exp")
-	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims), Permissions: stringList(claims["permissions"])}, claims: claims, kid: kid, key: key, expires: exp}, nil
+	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims), Permissions: stringList(claims["permissions"]), Organization: stringClaim(claims["org_id"])}, claims: claims, kid: kid, key: key, expires: exp}, nil
 }
 
 func (v *Verifier) checkTimes(claims map[string]any) error {
@@ -292,6 +296,12 @@ func tokenScopes(claims map[string]any) []string {
 		return splitScopes(scp)
 	}
 	return stringList(claims["scp"])
+}
+
+// stringClaim is a claim that must be a JSON string; anything else is "".
+func stringClaim(value any) string {
+	s, _ := value.(string)
+	return s
 }
 
 // stringList is the strings of a JSON array; anything else holds none.

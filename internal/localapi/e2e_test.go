@@ -184,12 +184,30 @@ func functionID(t testing.TB, pkg string) string {
 	return ""
 }
 
+// The organizations of the tests: a route bound to the caller's organization
+// is called on e2eOrganization's path, by its members and by others.
+var (
+	e2eOrganization   = &devissuer.Organization{ID: "org_e2e0000000000001", Name: "e2e"}
+	otherOrganization = &devissuer.Organization{ID: "org_e2e0000000000002", Name: "other"}
+)
+
 // granting mints a token that grants what a route may require: scopes for a
-// JWT route, permissions for a route behind the permissions authorizer.
+// JWT route, permissions for a route behind the permissions authorizer; for
+// a route bound to the caller's organization, it is issued for
+// e2eOrganization.
 func granting(t testing.TB, route apitemplate.Route, granted ...string) string {
 	t.Helper()
-	request := devissuer.TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], TTL: time.Hour}
-	if route.AuthorizationType == apitemplate.AuthorizationCustom {
+	organization := e2eOrganization
+	if route.Organization == "" {
+		organization = nil
+	}
+	return grantingIn(t, route, organization, granted...)
+}
+
+func grantingIn(t testing.TB, route apitemplate.Route, organization *devissuer.Organization, granted ...string) string {
+	t.Helper()
+	request := devissuer.TokenRequest{Subject: "e2e-user", Audience: suite.api.Audience[0], Organization: organization, TTL: time.Hour}
+	if len(route.Permissions) > 0 {
 		request.Permissions = granted
 	} else {
 		request.Scopes = granted
@@ -214,7 +232,19 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 	for _, route := range suite.api.Routes {
 		t.Run(route.Key, func(t *testing.T) {
 			public := route.Public()
-			noToken := call(t, route.Method, route.Path, "")
+			path := route.Path
+			if route.Organization != "" {
+				path = route.PathFor(e2eOrganization.ID)
+				for name, token := range map[string]string{
+					"a member of another organization": grantingIn(t, route, otherOrganization, route.Requires()...),
+					"a token of no organization":       grantingIn(t, route, nil, route.Requires()...),
+				} {
+					if resp := call(t, route.Method, path, "Bearer "+token); resp.status != 403 || string(resp.body) != `{"message":"Forbidden"}` {
+						t.Errorf("%s: %d %s, want 403", name, resp.status, resp.body)
+					}
+				}
+			}
+			noToken := call(t, route.Method, path, "")
 			if want := map[bool]int{true: 200, false: 401}[public]; noToken.status != want {
 				t.Errorf("no token: %d, want %d (%s)", noToken.status, want, noToken.body)
 			}
@@ -222,7 +252,7 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 				t.Errorf("no token: www-authenticate %q body %s", noToken.header.Get("www-authenticate"), noToken.body)
 			}
 
-			noGrant := call(t, route.Method, route.Path, "Bearer "+granting(t, route))
+			noGrant := call(t, route.Method, path, "Bearer "+granting(t, route))
 			want := 200
 			if len(route.Requires()) > 0 {
 				want = 403
@@ -235,17 +265,18 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 			}
 
 			for _, required := range route.Requires() {
-				resp := call(t, route.Method, route.Path, "Bearer "+granting(t, route, required))
+				resp := call(t, route.Method, path, "Bearer "+granting(t, route, required))
 				if resp.status != 200 {
 					t.Fatalf("token with %s: %d (%s)", required, resp.status, resp.body)
 				}
 				var echo struct {
-					RouteKey    string
-					Sub         string
-					Claims      map[string]string
-					Decoded     map[string]any
-					Scopes      []string
-					Permissions []string
+					RouteKey     string
+					Sub          string
+					Claims       map[string]string
+					Decoded      map[string]any
+					Scopes       []string
+					Permissions  []string
+					Organization string `json:"org_id"`
 				}
 				if err := json.Unmarshal(resp.body, &echo); err != nil {
 					t.Fatal(err)
@@ -256,6 +287,9 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 				if route.AuthorizationType == apitemplate.AuthorizationCustom {
 					if !slices.Equal(echo.Permissions, []string{required}) {
 						t.Errorf("permissions not passed on by the authorizer: %s", resp.body)
+					}
+					if route.Organization != "" && echo.Organization != e2eOrganization.ID {
+						t.Errorf("org_id not passed on by the authorizer: %s", resp.body)
 					}
 				} else if !slices.Equal(echo.Scopes, []string{required}) || echo.Claims["aud"] != suite.api.Audience[0] ||
 					echo.Claims["iss"] != suite.issuer.URL || !strings.HasSuffix(fmt.Sprint(echo.Decoded["exp"]), "Z") {
@@ -275,7 +309,7 @@ func TestAccessMatrixEndToEnd(t *testing.T) {
 				if public {
 					want = 200 // a public route has no authorizer: the header is not read
 				}
-				if resp := call(t, route.Method, route.Path, "Bearer "+bad); resp.status != want {
+				if resp := call(t, route.Method, path, "Bearer "+bad); resp.status != want {
 					t.Errorf("%s token: %d, want %d", name, resp.status, want)
 				}
 			}

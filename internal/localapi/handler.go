@@ -149,7 +149,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, requestID string
 			}
 			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), route.Key, reason
 		}
-		if !route.Allows(token) {
+		if !route.Allows(token, r.URL.EscapedPath()) {
 			return writeMessage(w, http.StatusForbidden, "Forbidden"), route.Key, "insufficient scope"
 		}
 	}

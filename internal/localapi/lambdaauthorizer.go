@@ -45,8 +45,8 @@ const LambdaAuthorizerTimeout = 10 * time.Second
 func newLambdaAuthorizers(api *apitemplate.API, functions map[string]Invoker) (*lambdaAuthorizers, error) {
 	for id, authorizer := range api.LambdaAuthorizers {
 		for _, source := range authorizer.IdentitySource {
-			if _, isHeader := strings.CutPrefix(source, "$request.header."); !isHeader && source != "$context.routeKey" {
-				return nil, fmt.Errorf("Lambda authorizer %s: identity source %q is not supported by the local API: use $request.header.<name> or $context.routeKey", id, source)
+			if _, isHeader := strings.CutPrefix(source, "$request.header."); !isHeader && source != "$context.routeKey" && source != "$context.path" {
+				return nil, fmt.Errorf("Lambda authorizer %s: identity source %q is not supported by the local API: use $request.header.<name>, $context.routeKey or $context.path", id, source)
 			}
 		}
 	}
@@ -125,6 +125,8 @@ func identityValues(sources []string, r *http.Request, route apitemplate.Route) 
 			value = strings.Join(r.Header.Values(name), ",")
 		} else if source == "$context.routeKey" {
 			value = route.Key
+		} else if source == "$context.path" {
+			value = r.URL.EscapedPath()
 		}
 		if value == "" {
 			return nil, source

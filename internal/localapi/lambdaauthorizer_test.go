@@ -157,3 +157,42 @@ func testPermissionsAuthorizerFailsClosed(t *testing.T) {
 	}
 	sideBySide(t, subtests)
 }
+
+// An answer for one organization's path is never served on another's: the
+// shipped identity sources hold the request path. Without it, this test shows
+// the leak: a token allowed on its own organization's path would be waved
+// through another organization's, from the cache, for the TTL.
+func TestAnOrganizationsAnswerIsNeverCachedForAnother(t *testing.T) {
+	i := slices.IndexFunc(suite.api.Routes, func(r apitemplate.Route) bool { return r.Organization != "" && len(r.Requires()) == 0 })
+	if i < 0 {
+		t.Fatal("the template has no route bound to the caller's organization that needs only membership")
+	}
+	route := suite.api.Routes[i]
+	authorizer := suite.api.LambdaAuthorizers[route.Authorizer]
+	if authorizer.ResultTTLSeconds == 0 || !slices.Contains(authorizer.IdentitySource, "$context.path") {
+		t.Fatalf("the shipped authorizer %+v does not cache by path", authorizer)
+	}
+	bearer := "Bearer " + granting(t, route)
+	own, other := route.PathFor(e2eOrganization.ID), route.PathFor(otherOrganization.ID)
+
+	server := httptest.NewServer(handlerFor(t, suite.api, suite.issuer.URL))
+	defer server.Close()
+	if status := callAt(t, server.URL, route.Method, own, bearer).status; status != 200 {
+		t.Fatalf("%s %s, its own organization: %d", route.Method, own, status)
+	}
+	if status := callAt(t, server.URL, route.Method, other, bearer).status; status != 403 {
+		t.Errorf("%s %s, another organization's path within the TTL: %d, want 403", route.Method, other, status)
+	}
+
+	sources := slices.DeleteFunc(slices.Clone(authorizer.IdentitySource), func(s string) bool { return s == "$context.path" })
+	api := *suite.api
+	api.LambdaAuthorizers = maps.Clone(suite.api.LambdaAuthorizers)
+	authorizer.IdentitySource = sources
+	api.LambdaAuthorizers[route.Authorizer] = authorizer
+	leaky := httptest.NewServer(handlerFor(t, &api, suite.issuer.URL))
+	defer leaky.Close()
+	callAt(t, leaky.URL, route.Method, own, bearer)
+	if status := callAt(t, leaky.URL, route.Method, other, bearer).status; status != 200 {
+		t.Errorf("without the path, another organization's path got %d: the emulator does not cache by identity sources as AWS does", status)
+	}
+}

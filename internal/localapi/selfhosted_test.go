@@ -49,7 +49,7 @@ func mint(t *testing.T, stand *kmsstandin.KMS, local *Server, api *apitemplate.A
 	t.Helper()
 	client := kms.New(kms.Options{Region: kmsstandin.Region, BaseEndpoint: aws.String(stand.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")})
 	signer := &kmsjwt.Signer{KMS: client, KeyARN: keyARN, Issuer: local.URL + "/", Audience: api.Audience[0], Lifetime: 15 * time.Minute}
-	token, err := signer.Mint(context.Background(), "ci-smoke", scopes, nil)
+	token, err := signer.Mint(context.Background(), kmsjwt.Grant{Subject: "ci-smoke", Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}

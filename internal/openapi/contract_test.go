@@ -62,13 +62,18 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := newValidator(t, doc.JSON())
-	mint := func(audience string, scopes, permissions []string) string {
-		signed, err := issuer.AccessToken(devissuer.TokenRequest{Subject: "contract", Audience: audience, Scopes: scopes, Permissions: permissions, TTL: time.Hour})
+	mintFor := func(organization *devissuer.Organization, audience string, scopes, permissions []string) string {
+		signed, err := issuer.AccessToken(devissuer.TokenRequest{Subject: "contract", Audience: audience, Scopes: scopes, Permissions: permissions, Organization: organization, TTL: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return signed
 	}
+	mint := func(audience string, scopes, permissions []string) string {
+		return mintFor(nil, audience, scopes, permissions)
+	}
+	own := &devissuer.Organization{ID: "org_contract00000001", Name: "contract"}
+	other := &devissuer.Organization{ID: "org_contract00000002", Name: "other"}
 	audience := api.Audience[0]
 	kinds := map[string]int{}
 	for path, item := range doc.Paths {
@@ -84,6 +89,18 @@ func TestContract(t *testing.T) {
 			}
 			var calls []call
 			switch {
+			case op.Organization != nil:
+				kinds["organization"]++
+				target = strings.ReplaceAll(path, "{"+op.Organization.PathParameter+"}", own.ID)
+				for _, p := range op.Parameters {
+					target = strings.ReplaceAll(target, "{"+p.Name+"}", p.Example)
+				}
+				held := slices.Clone(op.Permissions)
+				calls = append(calls,
+					call{"a member of the path's organization", mintFor(own, audience, allScopes(doc), held), http.StatusOK},
+					call{"a member of another organization", mintFor(other, audience, allScopes(doc), held), http.StatusForbidden},
+					call{"a token of no organization", mint(audience, allScopes(doc), held), http.StatusForbidden},
+					call{"no token", "", http.StatusUnauthorized})
 			case len(op.Security) == 0:
 				kinds["public"]++
 				calls = append(calls, call{"no token", "", http.StatusOK})
@@ -138,7 +155,7 @@ func TestContract(t *testing.T) {
 			}
 		}
 	}
-	for _, kind := range []string{"public", "any token", "scopes", "permissions", "path parameter"} {
+	for _, kind := range []string{"public", "any token", "scopes", "permissions", "organization", "path parameter"} {
 		if kinds[kind] == 0 {
 			t.Errorf("the dev stage has no %s operation: the contract test covers every kind", kind)
 		}

@@ -32,7 +32,23 @@ const (
 	// PermissionsExtension lists, on an operation checked by the permissions
 	// authorizer, the Auth0 RBAC permissions the token must hold, any one of them.
 	PermissionsExtension = "x-permissions"
+	// OrganizationExtension, on an operation bound to the caller's Auth0
+	// Organization, says which claim binds it and, unless any organization
+	// will do, which path parameter must equal that claim.
+	OrganizationExtension = "x-organization"
 )
+
+// OrganizationBinding is the value of OrganizationExtension.
+type OrganizationBinding struct {
+	// Claim is always "org_id": Auth0 says to authorize on the ID, never on
+	// org_name.
+	Claim string `json:"claim"`
+	// PathParameter must equal the claim, byte for byte; "" when any
+	// organization will do.
+	PathParameter string `json:"pathParameter,omitempty"`
+	// AnyOrganization: the token must be issued for an organization, any one.
+	AnyOrganization bool `json:"anyOrganization,omitempty"`
+}
 
 // Options say what the template cannot: where the API and its issuer are.
 type Options struct {
@@ -118,7 +134,9 @@ type Operation struct {
 	Parameters  []Parameter           `json:"parameters,omitempty"`
 	Security    []map[string][]string `json:"security"`
 	Permissions []string              `json:"x-permissions,omitempty"`
-	Responses   map[string]Response   `json:"responses"`
+	// Organization is OrganizationExtension's value.
+	Organization *OrganizationBinding `json:"x-organization,omitempty"`
+	Responses    map[string]Response  `json:"responses"`
 }
 
 // Parameter is a path parameter.
@@ -300,7 +318,8 @@ func description(api *apitemplate.API, opts Options, skipped []string) string {
 	b.WriteString("Security reads as the authorizers decide. OpenAPI joins the entries of a security array with OR, and the scopes inside one entry with AND; " +
 		"so an operation that lists one entry per scope takes a token with any one of them, as API Gateway's JWT authorizer does. " +
 		"An operation with security [] is public. An operation with " + PermissionsExtension + " is checked by the permissions authorizer (a Lambda function): " +
-		"its token must hold one of those Auth0 RBAC permissions in its permissions claim.\n\n")
+		"its token must hold one of those Auth0 RBAC permissions in its permissions claim. An operation with " + OrganizationExtension + " is bound to the caller's Auth0 Organization, checked by the same authorizer: " +
+		"the token's org_id must equal the named path parameter exactly, or, with anyOrganization, the token must be issued for an organization.\n\n")
 	if opts.SignIn {
 		fmt.Fprintf(&b, "To get a token, use the %s scheme's flows with audience=%s.", OAuth2Scheme, api.Audience[0])
 	} else {
@@ -369,6 +388,9 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 		// The examples are SamplePath's, so that the page and smoke call the same paths.
 		parameter := Parameter{Name: name, In: "path", Required: true, Schema: Schema{Type: "string"}, Example: apitemplate.SampleSegment,
 			Description: "One path segment."}
+		if segment == route.Organization {
+			parameter.Description = "The caller's Auth0 Organization ID: it must equal the token's org_id exactly (no other case, no percent-encoding), or the authorizer refuses with 403."
+		}
 		if strings.HasSuffix(segment, "+}") {
 			parameter.Description = "Greedy (API Gateway's {" + name + "+}): the rest of the path, slashes included, such as " + apitemplate.SampleRest + "."
 			parameter.Example = apitemplate.SampleRest
@@ -384,10 +406,34 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 		op.Description = "Public: no token needed."
 	case route.AuthorizationType == apitemplate.AuthorizationCustom:
 		op.Security = []map[string][]string{{scheme: {}}}
-		op.Permissions = slices.Clone(route.Permissions)
-		op.Description = fmt.Sprintf("Checked by the permissions authorizer (a Lambda function): the token must hold one of these Auth0 RBAC permissions in its permissions claim: %s (listed in %s). "+
-			"Permissions come from the roles and grants in Auth0, not from the scope a client asks for, so they are not OAuth scopes here. "+
-			"API Gateway caches the authorizer's answer per token and route.", strings.Join(route.Permissions, ", "), PermissionsExtension)
+		var rules []string
+		if len(route.Permissions) > 0 {
+			op.Permissions = slices.Clone(route.Permissions)
+			rules = append(rules, fmt.Sprintf("the token must hold one of these Auth0 RBAC permissions in its permissions claim: %s (listed in %s). "+
+				"Permissions come from the roles and grants in Auth0, not from the scope a client asks for, so they are not OAuth scopes here", strings.Join(route.Permissions, ", "), PermissionsExtension))
+		}
+		if len(route.Scopes) > 0 {
+			op.Security = nil
+			for _, scope := range route.Scopes {
+				op.Security = append(op.Security, map[string][]string{scheme: {scope}})
+			}
+			rules = append(rules, "the token must hold one of these scopes: "+strings.Join(route.Scopes, ", "))
+		}
+		switch route.Organization {
+		case "":
+		case apitemplate.AnyOrganization:
+			op.Organization = &OrganizationBinding{Claim: "org_id", AnyOrganization: true}
+			rules = append(rules, "the token must be issued for an Auth0 Organization, any one (its org_id claim)")
+		default:
+			name := strings.Trim(route.Organization, "{}")
+			op.Organization = &OrganizationBinding{Claim: "org_id", PathParameter: name}
+			rules = append(rules, fmt.Sprintf("the token's org_id must equal the path parameter %s (%s): a member of one organization is refused on another's paths", name, OrganizationExtension))
+		}
+		if len(rules) == 0 {
+			rules = append(rules, "any valid token")
+		}
+		op.Description = "Checked by the permissions authorizer (a Lambda function): " + strings.Join(rules, "; and ") + ". " +
+			"API Gateway caches the authorizer's answer per token, route and path."
 		op.Responses["401"] = Response{Ref: "#/components/responses/NoToken"}
 		op.Responses["403"] = Response{Ref: "#/components/responses/Forbidden"}
 	case len(route.Scopes) == 0:
@@ -416,7 +462,7 @@ func bodySchema(api *apitemplate.API, route apitemplate.Route) (Schema, string) 
 		return schemaOf(reflect.TypeFor[wire.GreetingBody](), "The greeting of a public route."), "Greeting"
 	case "./functions/claimsecho":
 		if route.AuthorizationType == apitemplate.AuthorizationCustom {
-			return schemaOf(reflect.TypeFor[wire.PermissionsEchoBody](), "What the permissions authorizer passed on: the token's subject, permissions and scope."), "PermissionsEcho"
+			return schemaOf(reflect.TypeFor[wire.PermissionsEchoBody](), "What the permissions authorizer passed on: the token's subject, permissions, scope and, on a route bound to the caller's organization, org_id."), "PermissionsEcho"
 		}
 		return schemaOf(reflect.TypeFor[wire.ClaimsEchoBody](), "The claims API Gateway's JWT authorizer passed on, as strings (claims) and decoded (decoded)."), "ClaimsEcho"
 	case "./functions/wellknown":
@@ -446,12 +492,14 @@ func schemaOf(t reflect.Type, description string) Schema {
 	case reflect.Struct:
 		s := Schema{Type: "object", Description: description, Properties: map[string]Schema{}}
 		for i := range t.NumField() {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			name, options, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			if name == "" || name == "-" {
 				continue
 			}
 			s.Properties[name] = schemaOf(t.Field(i).Type, "")
-			s.Required = append(s.Required, name)
+			if options != "omitempty" {
+				s.Required = append(s.Required, name)
+			}
 		}
 		return s
 	}

@@ -37,4 +37,7 @@ type PermissionsEchoBody struct {
 	Sub         string   `json:"sub"`
 	Permissions []string `json:"permissions"`
 	Scope       string   `json:"scope"`
+	// Organization is the token's org_id on a route bound to the caller's
+	// organization (docs/organizations.md), and absent elsewhere.
+	Organization string `json:"org_id,omitempty"`
 }
