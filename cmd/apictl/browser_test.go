@@ -17,13 +17,17 @@ import (
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
 )
 
-// browserRun is what web/e2e/signin.mjs reports.
+// browserRun is what web/e2e/signin.mjs reports: each run of calls, by a
+// user signed in to an organization or to none, with the organization its
+// paths named.
 type browserRun struct {
-	Users map[string]struct {
-		Statuses     map[string]int
-		Explanations map[string]string
-		TokenShown   bool
+	Runs []struct {
+		Name, User, Organization, PathOrganization string
+		Statuses                                   map[string]int
+		Explanations                               map[string]string
+		Paths                                      map[string]string
 	}
+	TokenShown            bool
 	SignInToFirstAnswerMs int
 }
 
@@ -86,34 +90,61 @@ func TestSignInInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	requested := strings.Fields(apitemplate.NewPageConfig("dev", api.Routes, "", "", "", "").Scope)
-	for _, user := range directory.Users[:2] { // alice, then bob
-		name := strings.ToLower(user.Name)
-		got, ran := run.Users[name]
-		if !ran {
-			t.Fatalf("no run for %s: %s", name, out)
+	if len(run.Runs) != 5 {
+		t.Fatalf("want 5 runs of calls, got %d: %s", len(run.Runs), out)
+	}
+	for _, r := range run.Runs {
+		i := slices.IndexFunc(directory.Users, func(u devissuer.User) bool { return u.Name == r.User })
+		if i < 0 {
+			t.Fatalf("%s: no user %s in dev-users.json", r.Name, r.User)
 		}
+		user := directory.Users[i]
 		// What the user's token holds: the requested scopes the user may have,
-		// and the user's permissions.
+		// and the user's permissions, or, signed in to an organization, its
+		// org_id and the permissions of the user's roles there.
 		token := &jwtauth.Token{Permissions: user.Permissions}
+		if r.Organization != "" {
+			o := slices.IndexFunc(directory.Organizations, func(o devissuer.Organization) bool { return o.Name == r.Organization })
+			m := slices.IndexFunc(directory.Organizations[o].Members, func(m devissuer.Member) bool { return m.Sub == user.Sub })
+			token.Organization, token.Permissions = directory.Organizations[o].ID, directory.Organizations[o].Members[m].Permissions
+		}
 		for _, scope := range requested {
 			if slices.Contains(user.Scopes, scope) {
 				token.Scopes = append(token.Scopes, scope)
 			}
 		}
 		for _, route := range api.Routes {
+			path := route.SamplePath()
+			if route.Organization != "" && r.PathOrganization != "" {
+				path = route.PathFor(r.PathOrganization)
+			}
+			if r.Paths[route.Key] != path {
+				t.Errorf("%s, %s: the page called %s, want %s", r.Name, route.Key, r.Paths[route.Key], path)
+			}
 			want := 403
-			if route.Public() || route.Allows(token, route.SamplePath()) {
+			if route.Public() || route.Allows(token, path) {
 				want = 200
 			}
-			if got.Statuses[route.Key] != want {
-				t.Errorf("%s, %s: %d in the browser, the access matrix says %d (%s)", name, route.Key, got.Statuses[route.Key], want, got.Explanations[route.Key])
+			if r.Statuses[route.Key] != want {
+				t.Errorf("%s, %s %s: %d in the browser, the access matrix says %d (%s)", r.Name, route.Method, path, r.Statuses[route.Key], want, r.Explanations[route.Key])
 			}
 		}
-		if got.TokenShown {
-			t.Errorf("the page showed %s's raw token", name)
-		}
 	}
-	if why := run.Users["bob"].Explanations["POST /user"]; !strings.Contains(why, "403: your token has no scope write:user; ask an admin to grant it") {
+	if run.TokenShown {
+		t.Error("the page showed a raw token")
+	}
+	alice, aliceInAcme, onGlobex, bob := run.Runs[0], run.Runs[1], run.Runs[2], run.Runs[3]
+	projects := "GET /orgs/{orgId}/projects"
+	if aliceInAcme.Statuses[projects] != 200 || onGlobex.Statuses[projects] != 403 {
+		t.Errorf("alice in acme: %d on acme's projects, %d on globex's; want 200 and 403", aliceInAcme.Statuses[projects], onGlobex.Statuses[projects])
+	}
+	if why := onGlobex.Explanations[projects]; !strings.Contains(why, "a member of one organization never reaches another's data") {
+		t.Errorf("alice on globex's path, explanation: %q", why)
+	}
+	if why := alice.Explanations[projects]; !strings.Contains(why, "your token is for none. Sign in to one of your organizations") {
+		t.Errorf("alice in no organization, explanation: %q", why)
+	}
+	if why := bob.Explanations["POST /user"]; !strings.Contains(why, "403: your token has no scope write:user; ask an admin to grant it") {
 		t.Errorf("bob's POST /user explanation: %q", why)
 	}
 }

@@ -75,8 +75,8 @@ func (p *project) synthesized(log io.Writer) error {
 }
 
 // devIssuer is the dev issuer on port, with its key from the state
-// directory, the users and clients of dev-users.json, and the stage's
-// audiences as the APIs it issues tokens for.
+// directory, the users, clients and organizations of dev-users.json, and the
+// stage's audiences as the APIs it issues tokens for.
 func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, error) {
 	key, err := p.devIssuerKey()
 	if err != nil {
@@ -88,6 +88,9 @@ func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, er
 	}
 	dev := devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key)
 	dev.Directory, dev.Audiences = directory, audiences
+	// As a tenant with allow_organization_name_in_authentication_api on: the
+	// page's organization box takes a name, and tokens show it as org_name.
+	dev.OrganizationName = true
 	return dev, nil
 }
 

@@ -270,3 +270,59 @@ func TestALimitedScopeNoRouteRequiresIsRefused(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// A route bound to the caller's organization makes the page's application
+// let users sign in to one, and the full smoke application's grant get
+// tokens for one; "require", set by hand, is kept. Which organizations are
+// customers stays by hand, and the plan says so without calling it drift.
+func TestOrganizationRoutesSetTheApplicationsOrganizationUsage(t *testing.T) {
+	tenant := auth0standin.Start(t, "mgmt", "mgmt-secret", ManagementScopes...)
+	m := connect(t, tenant)
+	api := stage(t, "dev")
+	if want(t, api).Organizations || want(t, api).ByHand() != "" {
+		t.Fatal("a template without organization routes asks for organizations")
+	}
+	api.Routes[slices.IndexFunc(api.Routes, func(r apitemplate.Route) bool { return r.Key == "GET /admin" })].Organization = apitemplate.AnyOrganization
+	created := apply(t, m, plan(t, m, want(t, api)), false)
+	api.Outputs["WebClientId"] = created["auth0-http-api dev page"].ClientID
+	desired := want(t, api)
+	if !desired.Organizations || !strings.Contains(desired.ByHand(), "associate the grant of \"auth0-http-api dev smoke\" with two organizations") {
+		t.Errorf("organizations %v, by hand %q", desired.Organizations, desired.ByHand())
+	}
+	usage := func() (page, full, limited any) {
+		tenant.Mu.Lock()
+		defer tenant.Mu.Unlock()
+		page = tenant.Clients[slices.IndexFunc(tenant.Clients, func(c auth0standin.Object) bool { return c["app_type"] == "spa" })]["organization_usage"]
+		grantOf := func(name string) any {
+			id := created[name].ClientID
+			return tenant.ClientGrants[slices.IndexFunc(tenant.ClientGrants, func(g auth0standin.Object) bool { return g["client_id"] == id })]["organization_usage"]
+		}
+		return page, grantOf("auth0-http-api dev smoke"), grantOf("auth0-http-api dev smoke limited")
+	}
+	if page, full, limited := usage(); page != "allow" || full != "allow" || limited != nil {
+		t.Errorf("organization usage: page %v, smoke %v, limited %v; want allow, allow, unset", page, full, limited)
+	}
+	if again := plan(t, m, desired); len(again) != 0 {
+		t.Errorf("a plan after apply:\n%s", summaries(again))
+	}
+
+	tenant.Mu.Lock()
+	for _, c := range tenant.Clients {
+		if c["app_type"] == "spa" {
+			c["organization_usage"] = "require"
+		}
+	}
+	for _, g := range tenant.ClientGrants {
+		g["organization_usage"] = "deny"
+	}
+	tenant.Mu.Unlock()
+	changes := plan(t, m, desired)
+	if got := summaries(changes); strings.Contains(got, "application") || !strings.Contains(got, `~ grant "auth0-http-api dev smoke" → https://dev.api.example.com: organization usage "deny" → "allow"`) ||
+		strings.Contains(got, "smoke limited") {
+		t.Errorf("the page's require is kept, the smoke grant's deny is drift:\n%s", got)
+	}
+	apply(t, m, changes, false)
+	if page, full, _ := usage(); page != "require" || full != "allow" {
+		t.Errorf("after apply: page %v, smoke %v", page, full)
+	}
+}

@@ -31,6 +31,10 @@ type Desired struct {
 	// Smoke are the machine-to-machine applications of `apictl smoke`: the
 	// first is granted every scope and permission, the second a subset.
 	Smoke [2]Smoke
+	// Organizations: a route is bound to the caller's Auth0 Organization, so
+	// the page's application lets users sign in to one, and the first smoke
+	// application's grant may get tokens for one (docs/organizations.md).
+	Organizations bool
 }
 
 // API is the Auth0 API (resource server) whose identifier is the audience.
@@ -92,6 +96,7 @@ func Want(stage string, api *apitemplate.API, webURL string, limited []string) (
 			requiredBy[value] = append(requiredBy[value], route.Key)
 		}
 		want.API.RBAC = want.API.RBAC || len(route.Permissions) > 0
+		want.Organizations = want.Organizations || route.Organization != ""
 	}
 	var problems []string
 	for _, value := range slices.Sorted(maps.Keys(requiredBy)) {
@@ -160,3 +165,14 @@ func (p *Page) client() *management.Client {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ByHand says what the tenant needs that apply does not make: which of the
+// tenant's organizations are this API's customers, their members and their
+// roles, is the team's to say. "" when nothing is.
+func (d Desired) ByHand() string {
+	if !d.Organizations {
+		return ""
+	}
+	return fmt.Sprintf("routes are bound to the caller's organization: in each customer organization, add its members and assign their roles; "+
+		"associate the grant of %q with two organizations for `apictl smoke --organizations` (docs/organizations.md#the-auth0-side)", d.Smoke[0].Name)
+}

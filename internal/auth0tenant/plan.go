@@ -53,7 +53,8 @@ func Plan(ctx context.Context, m *management.Management, want Desired) ([]Change
 	if want.Page != nil {
 		changes = append(changes, planPage(want, clients)...)
 	}
-	for _, smoke := range want.Smoke {
+	for i, smoke := range want.Smoke {
+		organizations := want.Organizations && i == 0
 		existing := findClient(clients, func(c *management.Client) bool { return c.GetName() == smoke.Name })
 		if existing == nil {
 			changes = append(changes, Change{
@@ -69,7 +70,7 @@ func Plan(ctx context.Context, m *management.Management, want Desired) ([]Change
 				},
 			})
 		}
-		grants, err := planGrant(ctx, m, want.API.Identifier, smoke, existing)
+		grants, err := planGrant(ctx, m, want.API.Identifier, smoke, existing, organizations)
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +171,9 @@ func planPage(want Desired, clients []*management.Client) []Change {
 	if existing == nil {
 		existing = findClient(clients, func(c *management.Client) bool { return c.GetName() == page.Name && c.GetAppType() == "spa" })
 	}
+	if want.Organizations {
+		wanted.OrganizationUsage = ptr("allow")
+	}
 	if existing == nil {
 		return []Change{{
 			Summary: fmt.Sprintf("+ application %q: create (single-page application; then set stages.%s.web.auth0ClientId to its client ID)", page.Name, want.Stage),
@@ -213,6 +217,9 @@ func planPage(want Desired, clients []*management.Client) []Change {
 			details, *list.set = append(details, fmt.Sprintf("+ %s %s", list.name, strings.Join(missing, " "))), ptr(union(list.have, list.want))
 		}
 	}
+	if usage := existing.GetOrganizationUsage(); want.Organizations && usage != "allow" && usage != "require" {
+		details, update.OrganizationUsage = append(details, fmt.Sprintf("organization usage %q → \"allow\" (users sign in to their organization; \"require\" is kept where set)", usage)), ptr("allow")
+	}
 	if len(details) > 0 {
 		id := existing.GetClientID()
 		changes = append(changes, Change{
@@ -223,9 +230,15 @@ func planPage(want Desired, clients []*management.Client) []Change {
 	return changes
 }
 
-// planGrant keeps the smoke application's grant to the API at its scopes.
-// existing is nil for an application that apply is about to create.
-func planGrant(ctx context.Context, m *management.Management, audience string, smoke Smoke, existing *management.Client) ([]Change, error) {
+// planGrant keeps the smoke application's grant to the API at its scopes,
+// and, with organizations, lets it get tokens for an organization
+// (organization_usage allow). existing is nil for an application that apply
+// is about to create.
+func planGrant(ctx context.Context, m *management.Management, audience string, smoke Smoke, existing *management.Client, organizations bool) ([]Change, error) {
+	var usage *string
+	if organizations {
+		usage = ptr("allow")
+	}
 	var grant *management.ClientGrant
 	if existing != nil {
 		list, err := m.ClientGrant.List(ctx, management.Parameter("audience", audience), management.Parameter("client_id", existing.GetClientID()))
@@ -244,7 +257,7 @@ func planGrant(ctx context.Context, m *management.Management, audience string, s
 				if existing != nil {
 					id = existing.GetClientID()
 				}
-				return s.m.ClientGrant.Create(ctx, &management.ClientGrant{ClientID: &id, Audience: &audience, Scope: ptr(slices.Clone(smoke.Scopes))})
+				return s.m.ClientGrant.Create(ctx, &management.ClientGrant{ClientID: &id, Audience: &audience, Scope: ptr(slices.Clone(smoke.Scopes)), OrganizationUsage: usage})
 			},
 		}}, nil
 	}
@@ -255,6 +268,14 @@ func planGrant(ctx context.Context, m *management.Management, audience string, s
 			Summary: fmt.Sprintf("~ grant %q → %s: + %s", smoke.Name, audience, strings.Join(missing, " ")),
 			apply: func(ctx context.Context, s *session) error {
 				return s.m.ClientGrant.Update(ctx, grant.GetID(), &management.ClientGrant{Scope: ptr(union(have, smoke.Scopes))})
+			},
+		})
+	}
+	if current := grant.GetOrganizationUsage(); organizations && current != "allow" && current != "require" {
+		changes = append(changes, Change{
+			Summary: fmt.Sprintf("~ grant %q → %s: organization usage %q → \"allow\" (tokens for an organization, for smoke's cross-organization checks)", smoke.Name, audience, current),
+			apply: func(ctx context.Context, s *session) error {
+				return s.m.ClientGrant.Update(ctx, grant.GetID(), &management.ClientGrant{OrganizationUsage: usage})
 			},
 		})
 	}

@@ -143,7 +143,7 @@ func (d *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	var organization *Organization
 	if sub != "" && params.Get("organization") != "" {
-		org, known := d.directory().organization(params.Get("organization"))
+		org, known := d.directory().organization(params.Get("organization"), d.OrganizationName)
 		if !known {
 			fail(newOAuthError(0, "invalid_request", "no organization %q in dev-users.json", params.Get("organization")))
 			return
@@ -464,7 +464,7 @@ func (d *Issuer) clientCredentials(r *http.Request, params url.Values) (map[stri
 	}
 	var organization *Organization
 	if requested := params.Get("organization"); requested != "" {
-		org, known := d.directory().organization(requested)
+		org, known := d.directory().organization(requested, d.OrganizationName)
 		if !known || !slices.Contains(client.Organizations, org.ID) {
 			return nil, newOAuthError(http.StatusForbidden, "access_denied", "the client is not allowed to access the organization %q", requested)
 		}

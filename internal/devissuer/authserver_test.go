@@ -415,7 +415,7 @@ func TestSignInToAnOrganization(t *testing.T) {
 		query := signIn(t, issuer, client, c.user, authorizeParams(challenge, func(p url.Values) { p.Set("organization", c.organization); p.Set("prompt", "login") }))
 		body := exchange(t, issuer, client, query.Get("code"), verifier)
 		claims := claimsOf(t, issuer, body["access_token"].(string))
-		org, _ := issuer.Directory.organization(c.id)
+		org, _ := issuer.Directory.organization(c.id, false)
 		member, _ := org.member(c.user)
 		if claims["org_id"] != c.id || claims["org_name"] != c.name || !slices.Equal(toStrings(claims["permissions"]), member.Permissions) {
 			t.Errorf("%s in %s: claims %v, want org_id %s, org_name %s, permissions %v", c.user, c.organization, claims, c.id, c.name, member.Permissions)
@@ -425,15 +425,19 @@ func TestSignInToAnOrganization(t *testing.T) {
 		}
 	}
 	issuer.OrganizationName = false
+	_, challenge := pkce()
+	if query := signIn(t, issuer, client, "auth0|alice", authorizeParams(challenge, func(p url.Values) { p.Set("organization", "acme"); p.Set("prompt", "login") })); query.Get("error") != "invalid_request" {
+		t.Errorf("a name without the tenant's org_name setting: %v, want invalid_request", query)
+	}
 	verifier, challenge := pkce()
-	query := signIn(t, issuer, client, "auth0|alice", authorizeParams(challenge, func(p url.Values) { p.Set("organization", "acme"); p.Set("prompt", "login") }))
+	query := signIn(t, issuer, client, "auth0|alice", authorizeParams(challenge, func(p url.Values) { p.Set("organization", "org_acme000000000001"); p.Set("prompt", "login") }))
 	if claims := claimsOf(t, issuer, exchange(t, issuer, client, query.Get("code"), verifier)["access_token"].(string)); claims["org_id"] != "org_acme000000000001" || claims["org_name"] != nil {
 		t.Errorf("without the tenant's org_name setting: %v", claims)
 	}
 
 	for name, c := range map[string]struct{ user, organization, want string }{
-		"not a member":         {"auth0|alice", "globex", "access_denied"},
-		"a member of none":     {"auth0|carol", "acme", "access_denied"},
+		"not a member":         {"auth0|alice", "org_globex0000000002", "access_denied"},
+		"a member of none":     {"auth0|carol", "org_acme000000000001", "access_denied"},
 		"unknown organization": {"auth0|alice", "org_nope000000000000", "invalid_request"},
 	} {
 		_, challenge := pkce()
@@ -483,6 +487,7 @@ func TestAClientThatRequiresAnOrganizationAsksToPickOne(t *testing.T) {
 // organizations the client's grant lists, as Auth0's does.
 func TestClientCredentialsForAnOrganization(t *testing.T) {
 	issuer, client := authServer(t)
+	issuer.OrganizationName = true
 	form := func(organization string) url.Values {
 		return url.Values{"grant_type": {"client_credentials"}, "client_id": {"dev-smoke-full"}, "client_secret": {"dev-only-secret-full"}, "audience": {audience}, "organization": {organization}}
 	}
@@ -495,8 +500,9 @@ func TestClientCredentialsForAnOrganization(t *testing.T) {
 			t.Errorf("%s: claims %v", organization, claims)
 		}
 	}
-	limited := url.Values{"grant_type": {"client_credentials"}, "client_id": {"dev-smoke-limited"}, "client_secret": {"dev-only-secret-limited"}, "audience": {audience}, "organization": {"acme"}}
-	for name, f := range map[string]url.Values{"unknown organization": form("org_nope000000000000"), "an organization not granted": limited} {
+	issuer.OrganizationName = false
+	limited := url.Values{"grant_type": {"client_credentials"}, "client_id": {"dev-smoke-limited"}, "client_secret": {"dev-only-secret-limited"}, "audience": {audience}, "organization": {"org_acme000000000001"}}
+	for name, f := range map[string]url.Values{"unknown organization": form("org_nope000000000000"), "an organization not granted": limited, "a name without the tenant's setting": form("globex")} {
 		if status, body := postToken(t, issuer, client, f); status != 403 || body["error"] != "access_denied" {
 			t.Errorf("%s: %d %v", name, status, body)
 		}

@@ -32,8 +32,9 @@ type Issuer struct {
 	Directory *Directory
 	// Audiences are the API identifiers tokens may be asked for.
 	Audiences []string
-	// OrganizationName adds org_name beside org_id, as an Auth0 tenant does
-	// with "allow_organization_name_in_authentication_api" on.
+	// OrganizationName adds org_name beside org_id, and lets /authorize and
+	// the client-credentials grant take an organization's name, as an Auth0
+	// tenant does with "allow_organization_name_in_authentication_api" on.
 	OrganizationName bool
 
 	key   *rsa.PrivateKey

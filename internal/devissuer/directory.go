@@ -142,11 +142,12 @@ func (d *Directory) client(id string) (*Client, bool) {
 	return nil, false
 }
 
-// organization finds an organization by its ID or its name, as Auth0's
-// organization parameter takes either.
-func (d *Directory) organization(idOrName string) (*Organization, bool) {
+// organization finds an organization by its ID, or by its name when byName:
+// Auth0's organization parameter takes a name only on a tenant with
+// allow_organization_name_in_authentication_api on.
+func (d *Directory) organization(idOrName string, byName bool) (*Organization, bool) {
 	for i := range d.Organizations {
-		if d.Organizations[i].ID == idOrName || d.Organizations[i].Name == idOrName {
+		if d.Organizations[i].ID == idOrName || byName && d.Organizations[i].Name == idOrName {
 			return &d.Organizations[i], true
 		}
 	}

@@ -1,8 +1,10 @@
 // Signs in on the page in Chromium, as a person would, and reports what the
-// API answered: alice calls every route; then bob signs in and calls them
-// again. The Go test (cmd/apictl) checks the statuses against the access
-// matrix. Environment: PAGE_URL, CHROMIUM (the browser binary), SCREENSHOT
-// (where to save the page as bob sees it; none when unset).
+// API answered to each run of calls: alice calls every route; she signs in to
+// the organization acme and calls them again, then on globex's paths; then
+// bob signs in, and signs in to globex. The Go test (cmd/apictl) checks each
+// status against the access matrix, for the path the page called.
+// Environment: PAGE_URL, CHROMIUM (the browser binary), SCREENSHOT (where to
+// save the page as bob sees it last; none when unset).
 import { chromium } from "playwright-core";
 
 const { PAGE_URL, CHROMIUM, SCREENSHOT } = process.env;
@@ -12,7 +14,7 @@ const browser = await chromium.launch({
   // none of Chromium's own background traffic.
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const result = { users: {} };
+const result = { runs: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
   page.setDefaultTimeout(15000);
@@ -22,6 +24,15 @@ try {
     await page.click("#sign-in");
     await page.getByRole("button", { name: new RegExp("^" + name) }).click();
     await page.waitForFunction((n) => document.querySelector("#who")?.textContent === "Signed in as " + n, name);
+  }
+  // A new sign-in with organization: the dev issuer's session answers at once.
+  async function signInTo(organization) {
+    await page.fill("#organization", organization);
+    await page.getByRole("button", { name: "Sign in to it" }).click();
+    await page.waitForFunction((o) => document.querySelector("#org")?.textContent === "in " + o, organization);
+  }
+  async function run(name, user, organization, pathOrganization) {
+    result.runs.push({ name, user, organization, pathOrganization, ...(await callEveryRoute()) });
   }
   // Clicks every route's Call button, as a person would, then waits once
   // for every answer, and reads each status and explanation.
@@ -34,11 +45,13 @@ try {
     return page.evaluate(() => {
       const statuses = {};
       const explanations = {};
+      const paths = {};
       for (const row of document.querySelectorAll("tbody#routes tr")) {
         statuses[row.dataset.route] = Number(row.querySelector("td.status").textContent);
         explanations[row.dataset.route] = [...row.querySelectorAll(".explain")].map((el) => el.textContent).join(" ");
+        paths[row.dataset.route] = row.dataset.path;
       }
-      return { statuses, explanations };
+      return { statuses, explanations, paths };
     });
   }
 
@@ -48,13 +61,20 @@ try {
   await first.getByRole("button").click();
   await page.waitForFunction((el) => /^\d+$/.test(el.textContent ?? ""), await first.locator("td.status").elementHandle());
   result.signInToFirstAnswerMs = Date.now() - started;
-  result.users.alice = await callEveryRoute();
-  result.users.alice.tokenShown = (await page.locator("#claims").textContent())?.includes("eyJ") ?? false;
+  await run("alice", "Alice", "", "");
+  result.tokenShown = (await page.locator("#claims").textContent())?.includes("eyJ") ?? false;
+  await signInTo("acme");
+  await run("alice in acme", "Alice", "acme", "org_acme000000000001");
+  await page.fill("#path-org", "org_globex0000000002");
+  await run("alice in acme, on globex's paths", "Alice", "acme", "org_globex0000000002");
 
   await page.click("#sign-out");
   await page.waitForFunction(() => document.querySelector("#who")?.textContent === "Not signed in");
   await signIn("Bob");
-  result.users.bob = await callEveryRoute();
+  await run("bob", "Bob", "", "");
+  await signInTo("globex");
+  await run("bob in globex", "Bob", "globex", "org_globex0000000002");
+  result.tokenShown ||= (await page.locator("#claims").textContent())?.includes("eyJ") ?? false;
   if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 } finally {
   await browser.close();

@@ -11,6 +11,14 @@ interface Route {
   samplePath: string;
   auth: "NONE" | "JWT" | "LAMBDA";
   requires: string[];
+  /** What requires lists: Auth0 RBAC permissions, or scopes. */
+  requiresKind: "permission" | "scope";
+  /** The path parameter that must equal the token's org_id, for a route bound to the caller's organization. */
+  orgParameter?: string;
+  /** The route takes a token of any organization, but not of none. */
+  anyOrganization?: boolean;
+  /** The path template, to put an organization's ID into. */
+  path: string;
 }
 
 /** config.json: one build of the page serves every stage. */
@@ -28,6 +36,7 @@ interface Operation {
   security: Record<string, string[]>[];
   parameters?: { name: string; in: string; example: string }[];
   "x-permissions"?: string[];
+  "x-organization"?: { claim: string; pathParameter?: string; anyOrganization?: boolean };
 }
 
 /**
@@ -40,18 +49,32 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): Ro
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
       const permissions = op["x-permissions"];
-      const auth = op.security.length === 0 ? "NONE" : permissions ? "LAMBDA" : "JWT";
+      const organization = op["x-organization"];
+      const auth = op.security.length === 0 ? "NONE" : permissions || organization ? "LAMBDA" : "JWT";
       const scopes = [...new Set(op.security.flatMap((requirement) => Object.values(requirement).flat()))];
       let samplePath = path;
       for (const p of op.parameters ?? []) if (p.in === "path") samplePath = samplePath.replace(`{${p.name}}`, p.example);
       const upper = method.toUpperCase();
-      routes.push({ key: `${upper} ${path}`, method: upper, samplePath, auth, requires: auth === "LAMBDA" ? (permissions ?? []) : scopes });
+      routes.push({
+        key: `${upper} ${path}`, method: upper, samplePath, path, auth, requires: permissions ?? scopes, requiresKind: permissions ? "permission" : "scope",
+        orgParameter: organization?.pathParameter, anyOrganization: organization?.anyOrganization,
+      });
     }
   }
   return routes.sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** The route's sample path with pathOrg in its organization's segment, when it has one. */
+function pathFor(route: Route, pathOrg: string): string {
+  if (!route.orgParameter || !pathOrg) return route.samplePath;
+  const template = route.path.split("/");
+  const sample = route.samplePath.split("/");
+  const i = template.indexOf(`{${route.orgParameter}}`);
+  if (i >= 0) sample[i] = encodeURIComponent(pathOrg);
+  return sample.join("/");
+}
 
 function notice(message: string) {
   const el = $("notice");
@@ -81,17 +104,31 @@ function decodeClaims(token: string): Record<string, unknown> {
 
 const sessionErrors = new Set(["login_required", "missing_refresh_token", "invalid_grant", "consent_required"]);
 
+/** The organization a token is for: its org_id, and org_name when the tenant adds it. */
+function organizationOf(claims: Record<string, unknown> | undefined): { id: string; name: string } | undefined {
+  const id = claims?.org_id;
+  if (typeof id !== "string" || id === "") return undefined;
+  return { id, name: typeof claims?.org_name === "string" ? claims.org_name : id };
+}
+
 /** What the user needs to know about a status, in plain words. */
-function explain(route: Route, status: number, signedIn: boolean, claims: Record<string, unknown> | undefined): string {
+function explain(route: Route, status: number, signedIn: boolean, claims: Record<string, unknown> | undefined, pathOrg: string): string {
   const needs = route.requires.map((r) => "`" + r + "`").join(" or ");
-  const kind = route.auth === "LAMBDA" ? "permission" : "scope";
+  const kind = route.requiresKind;
   switch (status) {
     case 401:
       return signedIn
         ? "401: the API did not accept your token. It may have expired, or be for another API (audience). Sign in again."
         : "401: this route needs a token. Sign in first.";
     case 403: {
-      const held = route.auth === "LAMBDA" ? (claims?.permissions as string[] | undefined) ?? [] : String(claims?.scope ?? "").split(" ");
+      const organization = organizationOf(claims);
+      if ((route.orgParameter || route.anyOrganization) && !organization) {
+        return "403: this route is bound to the caller's organization, and your token is for none. Sign in to one of your organizations.";
+      }
+      if (route.orgParameter && organization && pathOrg !== organization.id) {
+        return `403: the path names the organization \`${pathOrg}\`, and your token is for \`${organization.id}\` (${organization.name}): a member of one organization never reaches another's data.`;
+      }
+      const held = kind === "permission" ? (claims?.permissions as string[] | undefined) ?? [] : String(claims?.scope ?? "").split(" ");
       if (route.requires.length && !route.requires.some((r) => held.includes(r))) {
         return `403: your token has no ${kind} ${needs}; ask an admin to grant it, then sign in again.`;
       }
@@ -154,6 +191,7 @@ async function main() {
   }
 
   let claims: Record<string, unknown> | undefined;
+  const pathOrg = $<HTMLInputElement>("path-org");
   const signedIn = auth0 ? await auth0.isAuthenticated() : false;
   if (auth0 && signedIn) {
     const user = await auth0.getUser();
@@ -165,6 +203,12 @@ async function main() {
       chips($("scopes"), String(claims.scope ?? "").split(" ").filter(Boolean));
       chips($("permissions"), (claims.permissions as string[] | undefined) ?? []);
       $("claims").textContent = JSON.stringify(claims, null, 2);
+      const organization = organizationOf(claims);
+      $("org").textContent = organization ? `in ${organization.name}` : "in no organization";
+      $("org").title = organization ? `org_id ${organization.id}` : "";
+      // The organization's routes are called with the token's own org_id; change
+      // it to see the API refuse another organization's path.
+      pathOrg.value = organization?.id ?? "";
     } catch (e) {
       notice(`Your session could not be renewed: ${(e as Error).message}. Sign in again.`);
     }
@@ -182,7 +226,19 @@ async function main() {
       signIn.disabled = false;
       return;
     }
-    await auth0?.loginWithRedirect();
+    const organization = $<HTMLInputElement>("organization").value.trim();
+    await auth0?.loginWithRedirect({ authorizationParams: organization ? { organization } : {} });
+  });
+  // Signing in to another organization is a new sign-in with organization:
+  // with a session at the tenant, it needs no password again.
+  $<HTMLFormElement>("org-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const organization = $<HTMLInputElement>("organization").value.trim();
+    if (!organization) {
+      notice("Type the organization's ID or name, then sign in to it.");
+      return;
+    }
+    await auth0?.loginWithRedirect({ authorizationParams: { organization } });
   });
   // Disabled in the HTML until now: a click before the handler exists would do nothing.
   signIn.disabled = false;
@@ -193,7 +249,10 @@ async function main() {
   function routeRow(route: Route): HTMLTableRowElement {
     const row = document.createElement("tr");
     row.dataset.route = route.key;
-    const requires = route.auth === "NONE" ? "nothing (public)" : route.requires.length ? `${route.auth === "LAMBDA" ? "permission" : "scope"} ${route.requires.join(" or ")}` : "any valid token";
+    row.dataset.path = pathFor(route, pathOrg.value);
+    let requires = route.auth === "NONE" ? "nothing (public)" : route.requires.length ? `${route.requiresKind} ${route.requires.join(" or ")}` : "any valid token";
+    if (route.orgParameter) requires += `, in the organization {${route.orgParameter}} names`;
+    if (route.anyOrganization) requires += ", in any organization";
     const cells = [route.key, requires].map((text) => Object.assign(document.createElement("td"), { textContent: text }));
     const call = Object.assign(document.createElement("button"), { type: "button", textContent: "Call", className: "secondary" });
     call.setAttribute("aria-label", `Call ${route.key}`);
@@ -216,12 +275,14 @@ async function main() {
           notice(sessionErrors.has(code) ? "Your session has expired. Sign in again." : `No token: ${(e as Error).message}`);
         }
       }
+      const path = pathFor(route, pathOrg.value.trim());
+      row.dataset.path = path;
       try {
-        const response = await fetch(config.apiUrl.replace(/\/$/, "") + route.samplePath, { method: route.method === "ANY" ? "GET" : route.method, headers });
+        const response = await fetch(config.apiUrl.replace(/\/$/, "") + path, { method: route.method === "ANY" ? "GET" : route.method, headers });
         const text = await response.text();
         status.textContent = String(response.status);
         status.classList.add(response.ok ? "ok" : "bad");
-        const why = explain(route, response.status, signedIn, claims);
+        const why = explain(route, response.status, signedIn, claims, pathOrg.value.trim());
         if (why) answer.append(explanation(why));
         let shown = text;
         try {
