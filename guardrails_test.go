@@ -448,6 +448,10 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 		{"two-line summary", with(func(r *stacks.Route) { r.Path, r.Summary = "/s", "Reads\nthe user" }), `summary "Reads\nthe user": say what the route does in one line`},
 		{"organization not in the path", with(func(r *stacks.Route) { r.Path, r.Organization = "/projects", stacks.OrgFromPath("orgId") }),
 			`route "GET /projects": is bound to the organization in path parameter {orgId}, but its path /projects has no segment {orgId}: add it to the path`},
+		{"organization with a greedy parameter after it", with(func(r *stacks.Route) {
+			r.Path, r.Organization = "/orgs/{orgId}/files/{key+}", stacks.OrgFromPath("orgId")
+		}),
+			`is bound to the organization in {orgId} and ends in a greedy parameter`},
 		{"organization a greedy parameter", with(func(r *stacks.Route) { r.Path, r.Organization = "/orgs/{orgId+}", "{orgId+}" }), `organization "{orgId+}": write OrgFromPath("name")`},
 		{"organization neither parameter nor any", with(func(r *stacks.Route) { r.Path, r.Organization = "/orgs/{orgId}", "orgId" }), `organization "orgId": write OrgFromPath("name") for a path parameter {name}, or AnyOrganization`},
 		{"public and bound to an organization", with(func(r *stacks.Route) {
@@ -468,7 +472,7 @@ func TestBadRouteTablesAreRefused(t *testing.T) {
 	}
 	good := []stacks.Route{{Method: "ANY", Path: "/items/{id}/{proxy+}", Function: "Greeting", Summary: "Anything under an item"}, {Method: "GET", Path: "/", Function: "Greeting", Public: true, Summary: "The root"},
 		{Method: "GET", Path: "/me/organization", Function: "Greeting", Organization: stacks.AnyOrganization, Summary: "The caller's organization"},
-		{Method: "GET", Path: "/orgs/{orgId}/files/{key+}", Function: "Greeting", Organization: stacks.OrgFromPath("orgId"), Scopes: []string{"read:files"}, Summary: "An organization's file"}}
+		{Method: "GET", Path: "/orgs/{orgId}/files/{key}", Function: "Greeting", Organization: stacks.OrgFromPath("orgId"), Scopes: []string{"read:files"}, Summary: "An organization's file"}}
 	if problems := stacks.ValidateRoutes(good, stacks.Functions); len(problems) > 0 {
 		t.Errorf("valid routes refused: %q", problems)
 	}

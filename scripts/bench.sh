@@ -112,6 +112,7 @@ done
 budget "JWT check, keys cached" "$(metric BenchmarkVerify "$work/verify.txt" ns/op)" "<" 50000 ns/op
 budget "permissions authorizer decision, key cached, repeated token" "$(metric BenchmarkAuthorize "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
 echo "permissions authorizer, first sight (RS256): $(metric BenchmarkAuthorizeFirstSight "$work/authorize.txt" ns/op) ns/op"
+budget "permissions authorizer decision on an organization's route, key cached, repeated token" "$(metric BenchmarkAuthorizeOrganization "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
 budget "token minting, excluding the KMS call" "$(metric BenchmarkMint "$work/mint.txt" ns/op)" "<=" 50000 ns/op
 budget "well-known function, warm key set answer" "$(metric BenchmarkKeySetWarm "$work/keyset.txt" ns/op)" "<=" 10000 ns/op
 budget "OpenAPI document of the dev stage, from its template" "$(metric BenchmarkDocument "$work/openapi.txt" ns/op)" "<=" 50000000 ns/op
@@ -121,6 +122,8 @@ echo "local API: public $(api public-req/s) req/s (p50 $(api public-p50-µs) µs
 budget "private/public throughput of the local API" "$(api private/public)" ">=" 0.8 x
 echo "local API, permission route: $(api permission-req/s) req/s (p50 $(api permission-p50-µs) µs, p99 $(api permission-p99-µs) µs)"
 budget "permission/public throughput of the local API" "$(api permission/public)" ">=" 0.5 x
+echo "local API, organization route: $(api organization-req/s) req/s (p50 $(api organization-p50-µs) µs, p99 $(api organization-p99-µs) µs)"
+budget "organization/public throughput of the local API" "$(api organization/public)" ">=" 0.5 x
 
 echo "== the IAM wiring check of every stage and the GitHubDeploy stack ($RUNS runs, over $work/cli.out)"
 go build -o "$work/apictl" ./cmd/apictl

@@ -156,6 +156,12 @@ func organizationProblem(r Route) string {
 	if !slices.Contains(strings.Split(r.Path, "/"), r.Organization) {
 		return fmt.Sprintf("is bound to the organization in path parameter %s, but its path %s has no segment %s: add it to the path, as in /orgs/%s/projects", r.Organization, r.Path, r.Organization, r.Organization)
 	}
+	if strings.HasSuffix(r.Path, "+}") {
+		// HTTP APIs decode the path: an encoded slash in the organization's
+		// segment would reach the function as part of a greedy parameter's
+		// match, and share a cached answer with the path it decodes to.
+		return fmt.Sprintf("is bound to the organization in %s and ends in a greedy parameter: a route bound to an organization has a fixed number of segments; list its sub-paths as routes of their own", r.Organization)
+	}
 	return ""
 }
 

@@ -90,8 +90,8 @@ func TestSignInInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	requested := strings.Fields(apitemplate.NewPageConfig("dev", api.Routes, "", "", "", "").Scope)
-	if len(run.Runs) != 5 {
-		t.Fatalf("want 5 runs of calls, got %d: %s", len(run.Runs), out)
+	if len(run.Runs) != 4 {
+		t.Fatalf("want 4 runs of calls, got %d: %s", len(run.Runs), out)
 	}
 	for _, r := range run.Runs {
 		i := slices.IndexFunc(directory.Users, func(u devissuer.User) bool { return u.Name == r.User })
@@ -114,6 +114,9 @@ func TestSignInInChromium(t *testing.T) {
 			}
 		}
 		for _, route := range api.Routes {
+			if _, called := r.Statuses[route.Key]; !called && r.Name == "alice in acme, on globex's paths" && route.Organization == "" {
+				continue // that run calls only the organization's routes
+			}
 			path := route.SamplePath()
 			if route.Organization != "" && r.PathOrganization != "" {
 				path = route.PathFor(r.PathOrganization)
@@ -134,6 +137,10 @@ func TestSignInInChromium(t *testing.T) {
 		t.Error("the page showed a raw token")
 	}
 	alice, aliceInAcme, onGlobex, bob := run.Runs[0], run.Runs[1], run.Runs[2], run.Runs[3]
+	if bob.Statuses["POST /orgs/{orgId}/projects"] != 200 || aliceInAcme.Statuses["GET /admin"] != 403 {
+		t.Errorf("bob in globex creates a project there (%d, want 200); alice in acme holds only acme's permissions, so GET /admin is %d, want 403",
+			bob.Statuses["POST /orgs/{orgId}/projects"], aliceInAcme.Statuses["GET /admin"])
+	}
 	projects := "GET /orgs/{orgId}/projects"
 	if aliceInAcme.Statuses[projects] != 200 || onGlobex.Statuses[projects] != 403 {
 		t.Errorf("alice in acme: %d on acme's projects, %d on globex's; want 200 and 403", aliceInAcme.Statuses[projects], onGlobex.Statuses[projects])

@@ -132,6 +132,12 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 				if err != nil {
 					return fail(fmt.Errorf("organization %s: %w", printable(id), err))
 				}
+				// The checks build each organization's paths from its token's
+				// org_id: a token of another organization, or of none, would
+				// make them prove nothing.
+				if token.granted.Organization != id {
+					return fail(fmt.Errorf("organization %s: the token's org_id is %q: give organization IDs (org_…), not names, and check that the grant of AUTH0_CLIENT_ID is associated with the organization", printable(id), printable(token.granted.Organization)))
+				}
 				orgTokens = append(orgTokens, token)
 			}
 		}

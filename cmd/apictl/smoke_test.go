@@ -54,6 +54,7 @@ func startSmokeServers(api *apitemplate.API) error {
 			return
 		}
 		auth0.URL, auth0.Directory, auth0.Audiences = smokeServers.auth0.URL+"/", directory, api.Audience
+		auth0.OrganizationName = true // names are taken, as a tenant with the setting on takes them
 		if smokeServers.buildDir, err = os.MkdirTemp("", "apictl-smoke-"); err != nil {
 			smokeServers.err = err
 			return
@@ -224,6 +225,12 @@ func TestSmokeErrorsAreClear(t *testing.T) {
 		{"no entry for the stage", nil, []string{"--outputs", outputs, "--token-url", tokenURL}, "has no ApiUrl for stack Dev-Api (stage dev)"},
 		{"no credentials", map[string]string{"AUTH0_CLIENT_ID": "", "AUTH0_CLIENT_SECRET": ""}, []string{"--url", apiURL, "--token-url", tokenURL},
 			"no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"},
+		{"organizations by name", nil, []string{"--url", apiURL, "--token-url", tokenURL, "--organizations", "acme,globex"},
+			`organization acme: the token's org_id is "org_acme000000000001": give organization IDs (org_…), not names`},
+		{"one organization", nil, []string{"--url", apiURL, "--token-url", tokenURL, "--organizations", "org_acme000000000001"},
+			`give two different organization IDs, comma-separated`},
+		{"an organization the client may not reach", nil, []string{"--url", apiURL, "--token-url", tokenURL, "--organizations", "org_acme000000000001,org_nope000000000003"},
+			`organization org_nope000000000003: AUTH0_CLIENT_ID: the token endpoint`},
 		{"own issuer, Auth0 credentials set", map[string]string{"AUTH0_CLIENT_ID": "from-another-stage"}, []string{"--stage", "ci", "--url", apiURL},
 			"stage ci is its own token issuer: smoke mints its tokens through KMS"},
 	}

@@ -39,11 +39,11 @@ var key = func() *rsa.PrivateKey {
 func newAuthorizer(log *bytes.Buffer) *Authorizer {
 	verifier := &jwtauth.Verifier{Issuer: issuer, Audiences: []string{audience}, Keys: jwtauth.StaticKeys{keyID: {Public: &key.PublicKey, Algorithm: "RS256"}}}
 	a, err := New(verifier, map[string]apitemplate.RouteRule{
-		"GET /admin":                     {Permissions: []string{"read:admin"}},
-		"GET /orgs/{orgId}/projects":     {Organization: "{orgId}"},
-		"POST /orgs/{orgId}/projects":    {Organization: "{orgId}", Permissions: []string{"write:projects"}},
-		"GET /orgs/{orgId}/files/{key+}": {Organization: "{orgId}", Scopes: []string{"read:files"}},
-		"GET /me/organization":           {Organization: apitemplate.AnyOrganization},
+		"GET /admin":                    {Permissions: []string{"read:admin"}},
+		"GET /orgs/{orgId}/projects":    {Organization: "{orgId}"},
+		"POST /orgs/{orgId}/projects":   {Organization: "{orgId}", Permissions: []string{"write:projects"}},
+		"GET /orgs/{orgId}/files/{key}": {Organization: "{orgId}", Scopes: []string{"read:files"}},
+		"GET /me/organization":          {Organization: apitemplate.AnyOrganization},
 	}, slog.New(slog.NewJSONHandler(log, nil)))
 	if err != nil {
 		panic(err)
@@ -184,7 +184,7 @@ func TestAllowsAnOrganizationsMemberOnItsOwnPaths(t *testing.T) {
 	for name, req := range map[string]events.APIGatewayV2CustomAuthorizerV2Request{
 		"membership":                 orgRequest("GET /orgs/{orgId}/projects", "/orgs/"+org+"/projects", own, orgToken(t, org, nil)),
 		"membership and permission":  orgRequest("POST /orgs/{orgId}/projects", "/orgs/"+org+"/projects", own, orgToken(t, org, nil)),
-		"membership and scope":       orgRequest("GET /orgs/{orgId}/files/{key+}", "/orgs/"+org+"/files/a/b", map[string]string{"orgId": org, "key": "a/b"}, orgToken(t, org, func(c jwt.MapClaims) { c["scope"] = "read:files" })),
+		"membership and scope":       orgRequest("GET /orgs/{orgId}/files/{key}", "/orgs/"+org+"/files/a", map[string]string{"orgId": org, "key": "a"}, orgToken(t, org, func(c jwt.MapClaims) { c["scope"] = "read:files" })),
 		"any organization":           orgRequest("GET /me/organization", "/me/organization", nil, orgToken(t, "org_other", nil)),
 		"no path parameters at hand": orgRequest("GET /orgs/{orgId}/projects", "/orgs/"+org+"/projects", nil, orgToken(t, org, nil)),
 	} {
@@ -235,11 +235,12 @@ func TestDeniesAcrossOrganizations(t *testing.T) {
 		"org_id smuggled into permissions":               {orgRequest(route, path(other), params(other), orgToken(t, org, func(c jwt.MapClaims) { c["permissions"] = []string{other, "org_id:" + other} })), "not the token's org_id"},
 		"no org_id, one in scope":                        {orgRequest(route, path(org), params(org), orgToken(t, nil, func(c jwt.MapClaims) { c["scope"] = "org_id:" + org })), "no org_id string"},
 		"membership without the permission":              {orgRequest("POST /orgs/{orgId}/projects", path(org), params(org), orgToken(t, org, func(c jwt.MapClaims) { c["permissions"] = []string{"read:projects"} })), "permissions [write:projects]"},
-		"membership without the scope":                   {orgRequest("GET /orgs/{orgId}/files/{key+}", "/orgs/"+org+"/files/a", map[string]string{"orgId": org, "key": "a"}, orgToken(t, org, nil)), "scopes [read:files]"},
+		"membership without the scope":                   {orgRequest("GET /orgs/{orgId}/files/{key}", "/orgs/"+org+"/files/a", map[string]string{"orgId": org, "key": "a"}, orgToken(t, org, nil)), "scopes [read:files]"},
+		"an encoded slash in another parameter, decoded": {orgRequest("GET /orgs/{orgId}/files/{key}", "/orgs/"+org+"/files/a/b", map[string]string{"orgId": org, "key": "a/b"}, orgToken(t, org, func(c jwt.MapClaims) { c["scope"] = "read:files" })), "number of segments"},
 		"the permission in another organization's token": {orgRequest("POST /orgs/{orgId}/projects", path(other), params(other), orgToken(t, org, nil)), "not the token's org_id"},
-		"expired":                                        {orgRequest(route, path(org), params(org), orgToken(t, org, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })), "expired"},
-		"wrong audience":                                 {orgRequest(route, path(org), params(org), orgToken(t, org, func(c jwt.MapClaims) { c["aud"] = "https://other.example.com" })), "audience"},
-		"no token":                                       {orgRequest(route, path(org), params(org), ""), "no token"},
+		"expired":        {orgRequest(route, path(org), params(org), orgToken(t, org, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })), "expired"},
+		"wrong audience": {orgRequest(route, path(org), params(org), orgToken(t, org, func(c jwt.MapClaims) { c["aud"] = "https://other.example.com" })), "audience"},
+		"no token":       {orgRequest(route, path(org), params(org), ""), "no token"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var log bytes.Buffer

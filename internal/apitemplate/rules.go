@@ -26,11 +26,12 @@ const AnyOrganization = "*"
 // Refusal says why the rule refuses a verified token on rawPath, the request's
 // path, which the route whose path template is routePath matched; "" when it
 // allows it. The organization's segment must equal org_id byte for byte:
-// another case, a percent-encoding, a path with an empty segment (a doubled
-// or trailing slash) or with more segments than the route's is refused. So is
-// a request whose pathParameters, when given, name another value: that value
-// is what the function reads, and HTTP APIs decode it, so that "%2F" in it
-// is a slash (docs/organizations.md).
+// another case, a path with an empty segment (a doubled or trailing slash) or
+// with another number of segments than the route's is refused, and so is a
+// percent-encoding where the path arrives undecoded, as in the local API. So
+// is a request whose pathParameters, when given, name another value: that
+// value is what the function reads, and HTTP APIs decode it, so that "%2F" in
+// it is a slash (docs/organizations.md).
 func (rule RouteRule) Refusal(token *jwtauth.Token, routePath, rawPath string, pathParameters map[string]string) string {
 	switch {
 	case !jwtauth.HoldsAny(token.Scopes, rule.Scopes):
@@ -69,7 +70,9 @@ func pathSegment(routePath, rawPath, parameter string) (string, string) {
 			return "", fmt.Sprintf("the path has an empty segment at %d (a doubled or trailing slash): it is not the route's canonical path", i+1)
 		}
 	}
-	if greedy := strings.HasSuffix(routePath, "+}"); !greedy && len(raw) != len(route) || greedy && len(raw) < len(route) {
+	// A route bound to an organization has no greedy parameter (synth refuses
+	// one), so a path of another length is one whose parameter held a slash.
+	if len(raw) != len(route) {
 		return "", "the path does not have the route's number of segments (a slash inside a path parameter?)"
 	}
 	for i, segment := range route {

@@ -37,10 +37,17 @@ func BenchmarkLocalAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	member, err := suite.issuer.AccessToken(devissuer.TokenRequest{Subject: "bench", Audience: suite.api.Audience[0], Organization: e2eOrganization, Permissions: []string{"write:projects"}, TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
 	routes := []*route{
 		{name: "public", path: "/public"},
 		{name: "private", path: "/user", authorization: "Bearer " + token(b, "read:user")},
 		{name: "permission", path: "/admin", authorization: "Bearer " + permitted},
+		// Bound to the caller's organization: the path differs per organization,
+		// and is part of the authorizer's cache key.
+		{name: "organization", path: "/orgs/" + e2eOrganization.ID + "/projects", authorization: "Bearer " + member},
 	}
 	var failed atomic.Int64
 	b.ResetTimer()
@@ -97,6 +104,9 @@ func BenchmarkLocalAPI(b *testing.B) {
 	if rate["public"] > 0 && rate["private"] > 0 && rate["permission"] > 0 {
 		b.ReportMetric(rate["private"]/rate["public"], "private/public")
 		b.ReportMetric(rate["permission"]/rate["public"], "permission/public")
+	}
+	if rate["public"] > 0 && rate["organization"] > 0 {
+		b.ReportMetric(rate["organization"]/rate["public"], "organization/public")
 	}
 }
 

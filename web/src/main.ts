@@ -250,6 +250,7 @@ async function main() {
     const row = document.createElement("tr");
     row.dataset.route = route.key;
     row.dataset.path = pathFor(route, pathOrg.value);
+    if (route.orgParameter || route.anyOrganization) row.dataset.organization = route.orgParameter ?? "*";
     let requires = route.auth === "NONE" ? "nothing (public)" : route.requires.length ? `${route.requiresKind} ${route.requires.join(" or ")}` : "any valid token";
     if (route.orgParameter) requires += `, in the organization {${route.orgParameter}} names`;
     if (route.anyOrganization) requires += ", in any organization";
