@@ -39,6 +39,38 @@ var suite struct {
 	local    *Server
 	// functions count the invocations that reach each function, by logical ID.
 	functions map[string]*countingInvoker
+	// output is the functions' output, which a test may watch.
+	output outputTap
+}
+
+// outputTap hands what the functions write to the watchers of the moment.
+type outputTap struct {
+	mu       sync.Mutex
+	watchers []*lineWatcher
+}
+
+func (o *outputTap) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, w := range o.watchers {
+		w.Write(p)
+	}
+	return len(p), nil
+}
+
+// watch returns a watcher of the functions' output from now on, until the
+// test ends.
+func (o *outputTap) watch(t *testing.T, want string) *lineWatcher {
+	w := &lineWatcher{want: want, seen: make(chan struct{})}
+	o.mu.Lock()
+	o.watchers = append(o.watchers, w)
+	o.mu.Unlock()
+	t.Cleanup(func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.watchers = slices.DeleteFunc(o.watchers, func(other *lineWatcher) bool { return other == w })
+	})
+	return w
 }
 
 // countingInvoker counts the invocations that reach a function.
@@ -91,7 +123,7 @@ func runSuite(m *testing.M) (int, error) {
 		Root: suite.root, API: suite.api, Issuer: suite.issuer.URL, Addr: "127.0.0.1:0",
 		MaxProcesses: 8, BuildDir: filepath.Join(suite.tmp, "build"),
 		// Tests with unknown kids must not wait a minute for a refetch.
-		RefetchGap: time.Hour,
+		RefetchGap: time.Hour, FunctionOutput: &suite.output,
 	})
 	if err != nil {
 		return 0, err

@@ -180,8 +180,22 @@ func TestAnOrganizationsAnswerIsNeverCachedForAnother(t *testing.T) {
 	if status := callAt(t, server.URL, route.Method, own, bearer).status; status != 200 {
 		t.Fatalf("%s %s, its own organization: %d", route.Method, own, status)
 	}
+	why := suite.output.watch(t, `"reason":"the path's {orgId} is not the token's org_id`)
 	if status := callAt(t, server.URL, route.Method, other, bearer).status; status != 403 {
 		t.Errorf("%s %s, another organization's path within the TTL: %d, want 403", route.Method, other, status)
+	}
+	// The local API prints the authorizer's one line on why, as CloudWatch
+	// would hold it, without the token or the path.
+	select {
+	case <-why.seen:
+	case <-time.After(time.Minute): // only keeps a missing line from hanging the suite
+		t.Fatalf("the authorizer's refusal line never reached the local API's output:\n%s", why.buf.String())
+	}
+	why.mu.Lock()
+	line := why.buf.String()
+	why.mu.Unlock()
+	if strings.Contains(line, bearer[len("Bearer "):]) || strings.Contains(line, other) {
+		t.Errorf("the refusal line shows the token or the caller's path: %s", line)
 	}
 
 	sources := slices.DeleteFunc(slices.Clone(authorizer.IdentitySource), func(s string) bool { return s == "$context.path" })
