@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -224,14 +225,17 @@ func respond(w http.ResponseWriter, r *http.Request, mode, redirectURI, state st
 	http.Redirect(w, r, target.String(), http.StatusFound)
 }
 
-var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in: dev issuer</title>
-<style>
+// pageStyle is the look of the dev issuer's pages.
+const pageStyle = `<style>
 body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.4rem}button{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem;text-align:left;border:1px solid #8c959f;border-radius:.4rem;background:#f6f8fa;cursor:pointer}
 button:hover,button:focus{background:#ddf4ff;outline:2px solid #0969da}small{color:#57606a}
-</style></head><body>
+</style>`
+
+var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in: dev issuer</title>
+` + pageStyle + `</head><body>
 <h1>Sign in to the dev issuer</h1>
 <p>A local stand-in for Auth0's Universal Login. Choose a user from <code>dev-users.json</code>:</p>
 <form method="post" action="authorize">
@@ -240,25 +244,28 @@ button:hover,button:focus{background:#ddf4ff;outline:2px solid #0969da}small{col
 {{end}}</form></body></html>`))
 
 func (d *Issuer) loginPage(w http.ResponseWriter, params url.Values) {
+	formPage(w, loginTemplate, params, "user", map[string]any{"Users": d.directory().Users})
+}
+
+// formPage writes a page whose form posts the request's params back to
+// /authorize, but for the one field that the page asks for.
+func formPage(w http.ResponseWriter, page *template.Template, params url.Values, asked string, data map[string]any) {
 	w.Header().Set("content-type", "text/html; charset=utf-8")
 	w.Header().Set("cache-control", "no-store")
 	hidden := url.Values{}
 	for name, values := range params {
-		if name != "user" {
+		if name != asked {
 			hidden[name] = values
 		}
 	}
-	loginTemplate.Execute(w, map[string]any{"Params": hidden, "Users": d.directory().Users})
+	data["Params"] = hidden
+	page.Execute(w, data)
 }
 
 var organizationTemplate = template.Must(template.New("organization").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Pick an organization: dev issuer</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
-h1{font-size:1.4rem}button{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem;text-align:left;border:1px solid #8c959f;border-radius:.4rem;background:#f6f8fa;cursor:pointer}
-button:hover,button:focus{background:#ddf4ff;outline:2px solid #0969da}small{color:#57606a}
-</style></head><body>
+` + pageStyle + `</head><body>
 <h1>Pick an organization</h1>
 {{if .Organizations}}<p>This application signs you in to one of your organizations:</p>
 <form method="post" action="authorize">
@@ -270,16 +277,9 @@ button:hover,button:focus{background:#ddf4ff;outline:2px solid #0969da}small{col
 // organizationPage asks a signed-in user to pick one of their organizations,
 // for a client whose organizationUsage is require.
 func (d *Issuer) organizationPage(w http.ResponseWriter, params url.Values, sub string) {
-	w.Header().Set("content-type", "text/html; charset=utf-8")
-	w.Header().Set("cache-control", "no-store")
-	hidden := url.Values{}
-	for name, values := range params {
-		if name != "organization" {
-			hidden[name] = values
-		}
-	}
-	hidden.Set("user", sub)
-	organizationTemplate.Execute(w, map[string]any{"Params": hidden, "Organizations": d.directory().organizationsOf(sub)})
+	withUser := maps.Clone(params)
+	withUser.Set("user", sub)
+	formPage(w, organizationTemplate, withUser, "organization", map[string]any{"Organizations": d.directory().organizationsOf(sub)})
 }
 
 func errorPage(w http.ResponseWriter, err *oauthError) {
