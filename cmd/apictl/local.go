@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,15 +108,20 @@ func watchAndReload(ctx context.Context, p *project, stage string, local *locala
 	}
 }
 
-// printCurlLines shows a public, a private, a scoped and a permission call,
-// taken from the template's routes.
+// printCurlLines shows a public, a private, a scoped, a permission and an
+// organization's call, taken from the template's routes; the organization's
+// is made by a token of dev-users.json's first organization, on its path.
 func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissuer.Issuer) error {
-	var public, private, scoped, permission *apitemplate.Route
+	var public, private, scoped, permission, organization *apitemplate.Route
 	for i := range api.Routes {
 		r := &api.Routes[i]
 		switch {
 		case r.Public() && public == nil:
 			public = r
+		case strings.HasPrefix(r.Organization, "{"):
+			if organization == nil && dev.Directory != nil && len(dev.Directory.Organizations) > 0 {
+				organization = r
+			}
 		case r.AuthorizationType == apitemplate.AuthorizationCustom:
 			if permission == nil {
 				permission = r
@@ -130,10 +136,11 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 	for _, call := range []struct {
 		label string
 		route *apitemplate.Route
-	}{{"public", public}, {"private, any valid token", private}, {"scoped", scoped}, {"permission", permission}} {
+	}{{"public", public}, {"private, any valid token", private}, {"scoped", scoped}, {"permission", permission}, {"organization", organization}} {
 		if call.route == nil {
 			continue
 		}
+		path := call.route.SamplePath()
 		curl := "curl -i"
 		if call.route.Method != "GET" && call.route.Method != "ANY" {
 			curl += " -X " + call.route.Method
@@ -141,10 +148,15 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 		if !call.route.Public() {
 			request := devissuer.TokenRequest{Subject: "dev-user", Audience: api.Audience[0], TTL: time.Hour}
 			granted := call.route.Requires()[:min(1, len(call.route.Requires()))]
-			if call.route.AuthorizationType == apitemplate.AuthorizationCustom {
+			if len(call.route.Permissions) > 0 {
 				request.Permissions = granted
 			} else {
 				request.Scopes = granted
+			}
+			if call.route == organization {
+				request.Organization = &dev.Directory.Organizations[0]
+				path = call.route.PathFor(request.Organization.ID)
+				call.label += " " + request.Organization.Name
 			}
 			tok, err := dev.AccessToken(request)
 			if err != nil {
@@ -155,7 +167,7 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 				call.label += " (" + granted[0] + ")"
 			}
 		}
-		fmt.Fprintf(w, "# %s: %s\n%s %s%s\n", call.label, call.route.Key, curl, base, call.route.SamplePath())
+		fmt.Fprintf(w, "# %s: %s\n%s %s%s\n", call.label, call.route.Key, curl, base, path)
 	}
 	return nil
 }

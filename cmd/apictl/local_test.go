@@ -247,12 +247,16 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 	api := &apitemplate.API{Audience: []string{"https://api.example.com"}, Routes: []apitemplate.Route{
 		{Key: "GET /pets/{id}", Method: "GET", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationNone},
 		{Key: "DELETE /pets/{id}", Method: "DELETE", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationJWT, Scopes: []string{"delete:pets"}},
+		{Key: "GET /orgs/{orgId}/pets/{id}", Method: "GET", Path: "/orgs/{orgId}/pets/{id}", AuthorizationType: apitemplate.AuthorizationCustom, Organization: "{orgId}"},
 	}}
+	dev := devissuer.New("http://127.0.0.1:8765/", key)
+	dev.Directory = &devissuer.Directory{Organizations: []devissuer.Organization{{ID: "org_acme000000000001", Name: "acme"}}}
 	var out strings.Builder
-	if err := printCurlLines(&out, "http://127.0.0.1:3000", api, devissuer.New("http://127.0.0.1:8765/", key)); err != nil {
+	if err := printCurlLines(&out, "http://127.0.0.1:3000", api, dev); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"curl -i http://127.0.0.1:3000/pets/sample\n", "curl -i -X DELETE -H \"Authorization: Bearer "} {
+	for _, want := range []string{"curl -i http://127.0.0.1:3000/pets/sample\n", "curl -i -X DELETE -H \"Authorization: Bearer ",
+		"# organization acme: GET /orgs/{orgId}/pets/{id}\n", " http://127.0.0.1:3000/orgs/org_acme000000000001/pets/sample\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in:\n%s", want, out.String())
 		}
