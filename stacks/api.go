@@ -214,7 +214,7 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 	rules := map[string]apitemplate.RouteRule{}
 	for _, route := range routes {
 		if route.NeedsLambdaAuthorizer() {
-			rules[route.Key()] = apitemplate.RouteRule{Scopes: route.Scopes, Permissions: route.Permissions, Organization: route.Organization}
+			rules[route.Key()] = route.asTemplate().Rule()
 		}
 	}
 	if len(rules) == 0 {

@@ -389,7 +389,7 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 		parameter := Parameter{Name: name, In: "path", Required: true, Schema: Schema{Type: "string"}, Example: apitemplate.SampleSegment,
 			Description: "One path segment."}
 		if segment == route.Organization {
-			parameter.Description = "The caller's Auth0 Organization ID: it must equal the token's org_id exactly (no other case, no percent-encoding), or the authorizer refuses with 403."
+			parameter.Description = "The caller's Auth0 Organization ID: it must equal the token's org_id exactly, case included, or the authorizer refuses with 403."
 		}
 		if strings.HasSuffix(segment, "+}") {
 			parameter.Description = "Greedy (API Gateway's {" + name + "+}): the rest of the path, slashes included, such as " + apitemplate.SampleRest + "."
