@@ -99,6 +99,7 @@ func relative(importPath string) string {
 // Imports point down: every import of a package of this module, by a package
 // of this module, is one that the README's package map allows.
 func TestImportsFollowThePackageMap(t *testing.T) {
+	t.Parallel() // go list, beside the syntheses
 	rules := packageMap(t)
 	for _, line := range goList(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...") {
 		fields := strings.Fields(line)
@@ -122,6 +123,7 @@ var testSupport = []string{"testing", module + "/internal/testsupport", module +
 
 // No binary links test support, nor the testing package.
 func TestBinariesLinkNoTestSupport(t *testing.T) {
+	t.Parallel() // go list, beside the syntheses
 	mains := slices.DeleteFunc(goList(t, "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, "./..."), func(s string) bool { return s == "" })
 	if len(mains) < 5 {
 		t.Fatalf("found only the main packages %v", mains)

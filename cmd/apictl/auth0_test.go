@@ -159,7 +159,7 @@ func TestAuth0ErrorsAreClear(t *testing.T) {
 		{"a scope missing to read", noClients.Domain, []string{"plan"}, "the Management API application (AUTH0_MGMT_CLIENT_ID) lacks the scope read:clients"},
 		{"a scope missing to write", readOnly.Domain, []string{"apply"}, "lacks the scope create:resource_servers"},
 		{"tenant unreachable", closedDomain, []string{"plan"}, "cannot reach the tenant's Management API at " + closedDomain},
-		{"tenant too slow", strings.TrimPrefix(hanging.URL, "http://"), []string{"plan", "--timeout", "500ms"}, "did not answer in time (--timeout)"},
+		{"tenant too slow", strings.TrimPrefix(hanging.URL, "http://"), []string{"plan", "--timeout", "50ms"}, "did not answer in time (--timeout)"},
 		{"its own issuer", readOnly.Domain, []string{"plan", "--stage", "ci"}, "stage ci is its own token issuer (selfHostedIssuer), not an Auth0 tenant"},
 		{"a domain with a scheme", "https://acme.eu.auth0.com", []string{"plan"}, `--tenant-domain "https://acme.eu.auth0.com": expected a host name`},
 	}

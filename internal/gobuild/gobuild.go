@@ -5,8 +5,10 @@ package gobuild
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Flags are the reproducible build flags of what is deployed: no paths, VCS
@@ -77,11 +80,21 @@ func BuildForHost(ctx context.Context, root string, outputs map[string]string) e
 		byName[name] = pkg
 	}
 	pkgs := slices.Sorted(maps.Values(byName))
-	args := append(append([]string{"build"}, hostFlags...), "-o", built+string(filepath.Separator))
-	cmd := GoCommand(ctx, root, append(args, pkgs...)...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s for this machine failed: %v\n%s", strings.Join(pkgs, " "), err, out)
+	key := built + "\x00" + strings.Join(pkgs, "\x00")
+	files, err := moduleFiles(root)
+	if err != nil {
+		return err
+	}
+	// When nothing in the module changed since this process built these
+	// packages, go build would find nothing to do: skip its 0.1 s.
+	if !hostBuilds.upToDate(key, files) {
+		args := append(append([]string{"build"}, hostFlags...), "-o", built+string(filepath.Separator))
+		cmd := GoCommand(ctx, root, append(args, pkgs...)...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s for this machine failed: %v\n%s", strings.Join(pkgs, " "), err, out)
+		}
+		hostBuilds.record(key, files)
 	}
 	for output, pkg := range outputs {
 		binary := filepath.Join(built, path.Base(pkg))
@@ -93,6 +106,60 @@ func BuildForHost(ctx context.Context, root string, outputs map[string]string) e
 		}
 	}
 	return nil
+}
+
+// hostBuilds remembers, for this process, the module's files as they were
+// when BuildForHost last built each set of packages. A process that starts
+// several local APIs (a test package starts dozens) then runs go build once
+// per set while nothing changes, instead of once per start. The files are read
+// before the build, so a save during it builds again next time.
+var hostBuilds = builtSets{byKey: map[string]string{}}
+
+type builtSets struct {
+	mu    sync.Mutex
+	byKey map[string]string // folder and packages -> moduleFiles when built
+}
+
+func (b *builtSets) upToDate(key, files string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.byKey[key] == files
+}
+
+func (b *builtSets) record(key, files string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.byKey[key] = files
+}
+
+// moduleFiles sums up every file of the module by path, size and modification
+// time: what a build of its packages can read, as sources or embedded files,
+// besides the module cache, whose files never change. Walking the module
+// takes under a millisecond. Folders that builds never read are left out.
+func moduleFiles(root string) (string, error) {
+	skip := map[string]bool{"node_modules": true, ".git": true, ".local": true, "cdk.out": true}
+	sum := sha256.New()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skip[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s\x00%d\x00%d\n", path, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading the module's files: %w", err)
+	}
+	return string(sum.Sum(nil)), nil
 }
 
 // place puts a hard link to binary, or a copy of it, at output.

@@ -244,7 +244,11 @@ async function main() {
   signIn.disabled = false;
   signOut.addEventListener("click", () => auth0?.logout({ logoutParams: { returnTo: location.origin + "/" } }));
 
+  // Each row's call, for the button that calls them all at once: the whole
+  // access matrix of the signed-in user at a glance.
+  const calls: (() => Promise<void>)[] = [];
   $("routes").replaceChildren(...routes.map((route) => routeRow(route)));
+  $<HTMLButtonElement>("call-all").addEventListener("click", () => Promise.all(calls.map((call) => call())));
 
   function routeRow(route: Route): HTMLTableRowElement {
     const row = document.createElement("tr");
@@ -262,7 +266,9 @@ async function main() {
     row.append(cells[0], cells[1], Object.assign(document.createElement("td"), {}), status, answer);
     row.children[2].append(call);
 
-    call.addEventListener("click", async () => {
+    calls.push(callRoute);
+    call.addEventListener("click", callRoute);
+    async function callRoute() {
       call.disabled = true;
       status.textContent = "…";
       status.className = "status";
@@ -301,7 +307,7 @@ async function main() {
       } finally {
         call.disabled = false;
       }
-    });
+    }
     return row;
   }
 }
