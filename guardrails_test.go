@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,10 +212,17 @@ func TestPageDomainsThatAreValid(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if len(stages[0].Warnings) != 0 {
-			t.Errorf("%s: warnings %q", name, stages[0].Warnings)
+		if warnings := exceptResourceWarning(stages[0].Warnings); len(warnings) != 0 {
+			t.Errorf("%s: warnings %q", name, warnings)
 		}
 	}
+}
+
+// exceptResourceWarning drops the warning that a stage without a custom
+// domain gets about its Protected Resource Metadata, which
+// TestResourceMetadataWarnings tests, from a stage's warnings.
+func exceptResourceWarning(warnings []string) []string {
+	return slices.DeleteFunc(slices.Clone(warnings), func(w string) bool { return strings.Contains(w, "refuses its Protected Resource Metadata") })
 }
 
 // A stage whose page domain, page certificate or lack of them would leave
@@ -309,7 +317,7 @@ func TestASelfHostedStageIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stages[0].Issuer != "" || stages[0].Audiences()[0] != "https://api.acme.test" || len(stages[0].Warnings) != 0 {
+	if stages[0].Issuer != "" || stages[0].Audiences()[0] != "https://api.acme.test" || len(exceptResourceWarning(stages[0].Warnings)) != 0 {
 		t.Errorf("%+v", stages[0])
 	}
 }
@@ -354,10 +362,48 @@ func TestMissingStagesAreRefused(t *testing.T) {
 	}
 }
 
+// A stage's resource identifier is the audience that is its API's URL; a
+// client that found the API by its URL refuses metadata naming another
+// (RFC 9728 §3.3), and synth says so, naming the stage, the field and the fix.
+func TestResourceMetadataWarnings(t *testing.T) {
+	domain := map[string]any{"name": "api.acme.test", "certificateArn": "arn:aws:acm:eu-west-1:210987654321:certificate/abc"}
+	cases := map[string]struct {
+		stage    map[string]any
+		resource string
+		warning  string // "" for none
+	}{
+		"the audience is the domain's URL":        {set(validStage(), "domain", domain), "https://api.acme.test", ""},
+		"with a final slash":                      {set(set(validStage(), "domain", domain), "auth0.audience", []any{"https://api.acme.test/"}), "https://api.acme.test/", ""},
+		"the second audience is the domain's URL": {set(set(validStage(), "domain", domain), "auth0.audience", []any{"urn:acme:api", "https://API.acme.test"}), "https://API.acme.test", ""},
+		"no audience is the domain's URL": {set(set(validStage(), "domain", domain), "auth0.audience", []any{"https://api.acme.test/v1"}), "https://api.acme.test/v1",
+			`stage "dev": no audience in auth0.audience is the API's URL https://api.acme.test, so a client that finds the API by its URL refuses its Protected Resource Metadata, whose resource is https://api.acme.test/v1 (RFC 9728 §3.3): add https://api.acme.test to auth0.audience, and make it the Auth0 API's identifier`},
+		"no custom domain": {validStage(), "https://api.acme.test",
+			`stage "dev": the API has no custom domain, so it answers at an execute-api URL, which its resource https://api.acme.test (auth0.audience) cannot be: a client that finds the API by its URL refuses its Protected Resource Metadata (RFC 9728 §3.3). Clients told the resource itself are not affected. To serve such clients, give the stage the custom domain its resource names (domain.name api.acme.test)`},
+		"no custom domain, an audience that is no URL": {set(validStage(), "auth0.audience", []any{"urn:acme:api"}), "urn:acme:api",
+			"give the stage a custom domain (domain.name) and an audience that is its URL, such as https://api.example.com"},
+		"its own issuer, no custom domain": {selfHosted(nil), "https://api.acme.test", "(selfHostedIssuer.audience) cannot be"},
+	}
+	for name, c := range cases {
+		stages, err := load(map[string]any{"dev": c.stage})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := stages[0].Resource(); got != c.resource {
+			t.Errorf("%s: resource %q, want %q", name, got, c.resource)
+		}
+		warnings := strings.Join(stages[0].Warnings, "\n")
+		if c.warning == "" && strings.Contains(warnings, "Protected Resource Metadata") || c.warning != "" && !strings.Contains(warnings, c.warning) {
+			t.Errorf("%s: warnings %q, want %q", name, warnings, c.warning)
+		}
+	}
+}
+
 func TestWarnings(t *testing.T) {
 	clientID := set(validStage(), "auth0.audience", []any{"kbyuFDidLLm280LIwVFiazOqjO3ty8KH"})
 	placeholder := set(validStage(), "auth0.domain", "example-dev.us.auth0.com")
-	stages, err := load(map[string]any{"a": clientID, "b": placeholder, "c": validStage()})
+	onItsDomain := set(validStage(), "domain", map[string]any{"name": "api.acme.test", "certificateArn": "arn:aws:acm:eu-west-1:210987654321:certificate/abc"})
+	stages, err := load(map[string]any{"a": clientID, "b": placeholder, "c": onItsDomain})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/openapi"
+	"github.com/auth0-http-api/cdk/internal/wire"
 	"github.com/auth0-http-api/cdk/stacks"
 )
 
@@ -512,7 +514,7 @@ func TestPageOpenAPIDocumentIsTheTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := openapi.New(stacks.TemplateAPI(stage, stacks.Routes), opts)
+			got, err := openapi.New(stacks.TemplateAPI(stage, stacks.StageRoutes(stage, stacks.Routes)), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -573,13 +575,66 @@ func TestAuthorizer(t *testing.T) {
 	}
 }
 
-// wellKnownRoutes is how many routes a stage that is its own issuer adds:
-// its discovery document and its key set.
-func wellKnownRoutes(stage stacks.Stage) int {
-	if stage.Config.SelfHostedIssuer.Enabled() {
-		return 2
+// goFunctions is how many Go functions a stage has: one per function its
+// routes name, and the permissions authorizer.
+func goFunctions(stage stacks.Stage) int {
+	functions := map[string]bool{}
+	for _, route := range stacks.StageRoutes(stage, stacks.Routes) {
+		functions[route.Function] = true
 	}
-	return 0
+	return len(functions) + 1
+}
+
+// Every stage serves its Protected Resource Metadata on a public route, from
+// a document derived from the route table: its resource, every scope the
+// routes use, the issuer as its authorization server, and the page's OpenAPI
+// document, when it has a page.
+func TestEveryStageServesItsResourceMetadata(t *testing.T) {
+	var scopes []string
+	for _, route := range stacks.Routes {
+		scopes = append(scopes, route.Scopes...)
+	}
+	slices.Sort(scopes)
+	scopes = slices.Compact(scopes)
+	documentation := map[string]string{
+		"dev":  "", // on CloudFront's own domain: known at deploy, so unread here
+		"prod": "https://app.example.com/openapi.json",
+	}
+	for name, stack := range shippedStacks(t) {
+		stage := shippedStage(t, name)
+		t.Run(name, func(t *testing.T) {
+			api, err := apitemplate.Parse(stack.Template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			route := api.Routes[slices.IndexFunc(api.Routes, func(r apitemplate.Route) bool { return r.Path == wire.ProtectedResourceMetadataPath })]
+			if route.Method != "GET" || !route.Public() {
+				t.Errorf("the metadata's route %s is %s, want a public GET", route.Key, route.AuthorizationType)
+			}
+			function := api.Functions[route.Function]
+			if function.GoPackage != stacks.ResourceMetadataPackage {
+				t.Errorf("served by %s", function.GoPackage)
+			}
+			metadata, err := api.ResourceMetadata()
+			if err != nil || metadata == nil {
+				t.Fatalf("no metadata: %v", err)
+			}
+			want := wire.ProtectedResourceMetadata{Resource: stage.Resource(), ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}, ResourceName: "Auth0-protected HTTP API, stage " + name}
+			if !reflect.DeepEqual(*metadata, want) {
+				t.Errorf("metadata %+v, want %+v", *metadata, want)
+			}
+			// A stage that is its own issuer learns its URL at deploy.
+			if issuer := function.Environment[apitemplate.AuthorizerIssuerVariable]; issuer != stage.Issuer {
+				t.Errorf("authorization server %q, want the issuer %q", issuer, stage.Issuer)
+			}
+			if got := function.Environment[apitemplate.ResourceDocumentationVariable]; got != documentation[name] {
+				t.Errorf("documentation %q, want %q", got, documentation[name])
+			}
+		})
+	}
+	if resource := shippedStage(t, "prod").Resource(); resource != "https://api.example.com" {
+		t.Errorf("prod's resource %s, want its custom domain's URL", resource)
+	}
 }
 
 func TestRoutesFollowTheRouteTable(t *testing.T) {
@@ -588,7 +643,7 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
-				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(stacks.Routes)+wellKnownRoutes(stage)))
+				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(stacks.StageRoutes(stage, stacks.Routes))))
 				for _, route := range stacks.Routes {
 					want := map[string]any{
 						"RouteKey":            route.Key(),
@@ -666,13 +721,13 @@ func TestFunctions(t *testing.T) {
 			template := stackTemplate(t, stack)
 			// The route functions and the permissions authorizer: the project's
 			// Go functions, beside aws-cdk-lib's own BucketDeployment function.
-			goFunctions := *template.FindResources(jsii.String("AWS::Lambda::Function"), map[string]any{
+			functions := *template.FindResources(jsii.String("AWS::Lambda::Function"), map[string]any{
 				"Metadata": map[string]any{apitemplate.GoPackageMetadataKey: assertions.Match_AnyValue()},
 			})
-			if want := len(stacks.Functions) + 1 + wellKnownRoutes(shippedStage(t, name))/2; len(goFunctions) != want {
-				t.Errorf("%d Go functions, want %d", len(goFunctions), want)
+			if want := goFunctions(shippedStage(t, name)); len(functions) != want {
+				t.Errorf("%d Go functions, want %d", len(functions), want)
 			}
-			for id, resource := range goFunctions {
+			for id, resource := range functions {
 				properties := (*resource)["Properties"].(map[string]any)
 				want := map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap", "MemorySize": float64(config.Function.MemoryMiB)}
 				for property, value := range want {
@@ -993,7 +1048,7 @@ func TestProductionReadiness(t *testing.T) {
 		config := shippedStage(t, name).Config
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
-			functions := len(stacks.Functions) + 1 + wellKnownRoutes(shippedStage(t, name))/2
+			functions := goFunctions(shippedStage(t, name))
 			cdkAssert(t, func() {
 				// 5xx, 4xx share, p99 integration latency, and errors and throttles per function.
 				template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3+2*functions))

@@ -6,6 +6,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -58,11 +59,10 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	api, issuer := newHTTPAPI(stack, props.Stage, page)
 	logKey := newLogKey(stack, props.Stage.Name)
 	functions := map[string]awslambda.Function{}
-	routes := props.Routes
-	if props.Stage.Config.SelfHostedIssuer.Enabled() {
-		routes = append(slices.Clone(routes), wellKnownRoutes...)
-	}
-	integrations := newFunctions(stack, props.Stage, routes, logKey, functions)
+	routes := StageRoutes(props.Stage, props.Routes)
+	integrations := newFunctions(stack, props.Stage, routes, logKey, functions, map[string]map[string]string{
+		resourceMetadataConstructID: resourceMetadataEnvironment(props.Stage, *issuer, routes, page),
+	})
 	if props.Stage.Config.SelfHostedIssuer.Enabled() {
 		newSelfHostedIssuer(stack, props.Stage, *issuer, functions[wellKnownConstructID])
 	}
@@ -86,7 +86,7 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 	newMonitoring(stack, props.Stage, api, functions, logKey)
 	keepOrDestroy(stack, props.Stage.Config)
 	if page != nil {
-		page.deploy(stack, props.Stage, apiURL, serverURL, props.Routes, logKey)
+		page.deploy(stack, props.Stage, apiURL, serverURL, routes, logKey)
 		awscdk.NewCfnOutput(stack, jsii.String("WebUrl"), &awscdk.CfnOutputProps{
 			Value: jsii.String(page.URL() + "/"), Description: jsii.String("The page that signs in with Auth0 and calls the API"),
 		})
@@ -95,6 +95,17 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 		})
 	}
 	return stack
+}
+
+// StageRoutes are the routes a stage serves: the route table's, its
+// Protected Resource Metadata, and, for a stage that is its own issuer, its
+// discovery document and key set.
+func StageRoutes(stage Stage, routes []Route) []Route {
+	routes = append(slices.Clone(routes), resourceMetadataRoute)
+	if stage.Config.SelfHostedIssuer.Enabled() {
+		routes = append(routes, wellKnownRoutes...)
+	}
+	return routes
 }
 
 // newHTTPAPI declares the API with the stage's JWT authorizer as every
@@ -177,13 +188,15 @@ func newLogKey(stack awscdk.Stack, stageName string) awskms.Key {
 	return logKey
 }
 
-// newFunctions declares each function the routes use, and its Lambda integration.
-// newFunctions declares each function the routes use into functions, and
+// newFunctions declares each function the routes use into functions, with
+// the stage's name and what environments gives it in its environment, and
 // returns their Lambda integrations.
-func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function) map[string]awsapigatewayv2integrations.HttpLambdaIntegration {
+func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms.IKey, functions map[string]awslambda.Function, environments map[string]map[string]string) map[string]awsapigatewayv2integrations.HttpLambdaIntegration {
 	config := stage.Config
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	for _, name := range functionsUsed(routes) {
+		environment := map[string]string{"STAGE": stage.Name}
+		maps.Copy(environment, environments[name])
 		fn := NewGoFunction(stack, name, &GoFunctionProps{
 			Package:             functionPackage(name),
 			MemoryMiB:           config.Function.MemoryMiB,
@@ -191,7 +204,7 @@ func newFunctions(stack awscdk.Stack, stage Stage, routes []Route, logKey awskms
 			ReservedConcurrency: config.Function.ReservedConcurrency[name],
 			LogRetentionDays:    config.LogRetentionDays,
 			LogKey:              logKey,
-			Environment:         map[string]string{"STAGE": stage.Name},
+			Environment:         environment,
 		})
 		functions[name] = fn
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(name+"Integration"), fn,

@@ -215,6 +215,11 @@ func parseStage(name string, raw any) (Stage, []string) {
 		stage.Issuer = validateIssuer(c.Auth0, fail)
 		stage.Warnings = append(stage.Warnings, validateAudience(name, c.Auth0.Audience, fail)...)
 	}
+	if len(stage.Audiences()) > 0 {
+		if warning := resourceWarning(stage); warning != "" {
+			stage.Warnings = append(stage.Warnings, warning)
+		}
+	}
 	if !selfHosted && isPlaceholder(c.Auth0) {
 		stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q still has the shipped example Auth0 settings (issuer %s): set auth0.domain and auth0.audience to your tenant before you deploy", name, stage.Issuer))
 	}

@@ -160,7 +160,7 @@ func startFunctionBuild() {
 			defer close(functionBuild.done)
 			root, err := gobuild.ModuleRoot()
 			if err == nil {
-				functionBuild.binaries, err = buildForLambda(root, append(slices.Sorted(maps.Values(Functions)), AuthorizerPackage, WellKnownPackage)...)
+				functionBuild.binaries, err = buildForLambda(root, append(slices.Sorted(maps.Values(Functions)), AuthorizerPackage, WellKnownPackage, ResourceMetadataPackage)...)
 			}
 			functionBuild.err = err
 		}()

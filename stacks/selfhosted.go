@@ -32,8 +32,11 @@ var wellKnownRoutes = []Route{
 
 // functionPackage is the Go package of a function of the route table.
 func functionPackage(name string) string {
-	if name == wellKnownConstructID {
+	switch name {
+	case wellKnownConstructID:
 		return WellKnownPackage
+	case resourceMetadataConstructID:
+		return ResourceMetadataPackage
 	}
 	return Functions[name]
 }

@@ -105,6 +105,9 @@ func runAuth0(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "(the deployed page's address is not known: %s has no WebUrl for the stage; run again after `cdk deploy --outputs-file`)\n", *outputs)
 	}
 	auth0tenant.Print(stdout, changes, *prune)
+	if note := want.ResourceNote(); note != "" {
+		fmt.Fprintln(stdout, "note:", note)
+	}
 	if note := want.ByHand(); note != "" {
 		fmt.Fprintln(stdout, "by hand, not checked:", note)
 	}

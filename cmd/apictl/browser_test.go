@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // browserRun is what web/e2e/signin.mjs reports: each run of calls, by a
@@ -65,6 +67,17 @@ func TestSignInInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stack.Close()
+
+	// The metadata names the dev issuer, and the page's OpenAPI document.
+	var metadata wire.ProtectedResourceMetadata
+	if resp, err := http.Get(stack.APIURL + strings.TrimPrefix(wire.ProtectedResourceMetadataPath, "/")); err != nil {
+		t.Fatal(err)
+	} else if err := json.NewDecoder(resp.Body).Decode(&metadata); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the metadata: %d, %v", resp.StatusCode, err)
+	}
+	if !slices.Equal(metadata.AuthorizationServers, []string{stack.IssuerURL}) || metadata.ResourceDocumentation != stack.PageURL+"openapi.json" {
+		t.Errorf("the metadata names %q and documentation %q, want the dev issuer %s and %sopenapi.json", metadata.AuthorizationServers, metadata.ResourceDocumentation, stack.IssuerURL, stack.PageURL)
+	}
 
 	screenshot := os.Getenv("SCREENSHOT") // make screenshot sets it
 	browser := exec.Command(filepath.Join(bin, "node"), filepath.Join("web", "e2e", "signin.mjs"))

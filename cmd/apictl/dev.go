@@ -93,7 +93,9 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	local, err := localapi.Start(ctx, localapi.Config{
 		Root: p.root, API: api, Issuer: dev.URL, Addr: fmt.Sprintf("127.0.0.1:%d", opts.apiPort), MaxProcesses: 4,
 		ExtraCORSOrigins: []string{origin},
-		BuildDir:         filepath.Join(p.stateDir, "build", opts.stage), FunctionOutput: opts.log, AccessLog: opts.log,
+		// The metadata's documentation is the local page's OpenAPI document.
+		FunctionEnvironment: map[string]string{apitemplate.ResourceDocumentationVariable: stack.PageURL + "openapi.json"},
+		BuildDir:            filepath.Join(p.stateDir, "build", opts.stage), FunctionOutput: opts.log, AccessLog: opts.log,
 	})
 	if err != nil {
 		webListener.Close()

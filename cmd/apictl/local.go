@@ -21,6 +21,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/livereload"
 	"github.com/auth0-http-api/cdk/internal/localapi"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 func runLocal(args []string, stdout, stderr io.Writer) int {
@@ -108,14 +109,17 @@ func watchAndReload(ctx context.Context, p *project, stage string, local *locala
 	}
 }
 
-// printCurlLines shows a public, a private, a scoped, a permission and an
+// printCurlLines shows the Protected Resource Metadata, a public, a private, a scoped, a permission and an
 // organization's call, taken from the template's routes; the organization's
 // is made by a token of dev-users.json's first organization, on its path.
 func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissuer.Issuer) error {
-	var public, private, scoped, permission, organization *apitemplate.Route
+	var metadata, public, private, scoped, permission, organization *apitemplate.Route
 	for i := range api.Routes {
 		r := &api.Routes[i]
 		switch {
+		case r.Path == wire.ProtectedResourceMetadataPath:
+			metadata = r
+		case strings.HasPrefix(r.Path, "/.well-known/"):
 		case r.Public() && public == nil:
 			public = r
 		case strings.HasPrefix(r.Organization, "{"):
@@ -136,7 +140,7 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 	for _, call := range []struct {
 		label string
 		route *apitemplate.Route
-	}{{"public", public}, {"private, any valid token", private}, {"scoped", scoped}, {"permission", permission}, {"organization", organization}} {
+	}{{"how to get a token (RFC 9728)", metadata}, {"public", public}, {"private, any valid token", private}, {"scoped", scoped}, {"permission", permission}, {"organization", organization}} {
 		if call.route == nil {
 			continue
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
 	"github.com/auth0-http-api/cdk/internal/testsupport"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // buildApictl builds this command for the tests that run it as a user would.
@@ -245,6 +246,7 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := &apitemplate.API{Audience: []string{"https://api.example.com"}, Routes: []apitemplate.Route{
+		{Key: "GET " + wire.ProtectedResourceMetadataPath, Method: "GET", Path: wire.ProtectedResourceMetadataPath, AuthorizationType: apitemplate.AuthorizationNone},
 		{Key: "GET /pets/{id}", Method: "GET", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationNone},
 		{Key: "DELETE /pets/{id}", Method: "DELETE", Path: "/pets/{id}", AuthorizationType: apitemplate.AuthorizationJWT, Scopes: []string{"delete:pets"}},
 		{Key: "GET /orgs/{orgId}/pets/{id}", Method: "GET", Path: "/orgs/{orgId}/pets/{id}", AuthorizationType: apitemplate.AuthorizationCustom, Organization: "{orgId}"},
@@ -255,7 +257,8 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 	if err := printCurlLines(&out, "http://127.0.0.1:3000", api, dev); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"curl -i http://127.0.0.1:3000/pets/sample\n", "curl -i -X DELETE -H \"Authorization: Bearer ",
+	for _, want := range []string{"# public: GET /pets/{id}\ncurl -i http://127.0.0.1:3000/pets/sample\n",
+		"# how to get a token (RFC 9728): GET /.well-known/oauth-protected-resource\ncurl -i http://127.0.0.1:3000/.well-known/oauth-protected-resource\n", "curl -i -X DELETE -H \"Authorization: Bearer ",
 		"# organization acme: GET /orgs/{orgId}/pets/{id}\n", " http://127.0.0.1:3000/orgs/org_acme000000000001/pets/sample\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in:\n%s", want, out.String())

@@ -18,12 +18,14 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // smokeToken is an access token and what the smoke check needs to know of it.
 type smokeToken struct {
 	raw     string
 	sub     string
+	iss     string        // the issuer, which the stage's metadata must name
 	granted jwtauth.Token // its scopes and permissions, read without verifying it
 }
 
@@ -45,6 +47,9 @@ type smokeCheck struct {
 	header string
 	token  *smokeToken // the token sent, whose sub and scopes the echo must show
 	want   int
+	// metadata is the Protected Resource Metadata the answer must be, on
+	// the route that serves it.
+	metadata *wire.ProtectedResourceMetadata
 }
 
 func runSmoke(args []string, stdout, stderr io.Writer) int {
@@ -155,10 +160,18 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "no organization tokens: the checks that each organization reaches only its own routes are skipped (set --organizations org_A,org_B)")
 	}
 
+	metadata, err := expectedMetadata(api, full, outs)
+	if err != nil {
+		return fail(err)
+	}
+	if metadata != nil && strings.TrimSuffix(metadata.Resource, "/") != strings.TrimSuffix(*apiURL, "/") {
+		fmt.Fprintf(stdout, "note: the API's URL %s is not its resource %s, so a client that finds the API by its URL refuses its metadata (RFC 9728 §3.3; docs/resource-metadata.md)\n", *apiURL, metadata.Resource)
+	}
+
 	table := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(table, "\nROUTE\tCASE\tEXPECTED\tGOT\tRESULT")
 	passed, failed := 0, 0
-	for _, check := range planSmoke(api, full, limited, orgTokens) {
+	for _, check := range planSmoke(api, full, limited, orgTokens, metadata) {
 		got, problem, err := check.run(client, strings.TrimSuffix(*apiURL, "/"))
 		if err != nil {
 			table.Flush()
@@ -181,15 +194,41 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// expectedMetadata is the Protected Resource Metadata the stage must serve:
+// the template's, naming as its authorization server the issuer of the
+// tokens the API accepts, and the deployed page's OpenAPI document when the
+// stage has a page. It is nil when the template serves none.
+func expectedMetadata(api *apitemplate.API, full *smokeToken, outputs map[string]string) (*wire.ProtectedResourceMetadata, error) {
+	metadata, err := api.ResourceMetadata()
+	if metadata == nil || err != nil {
+		return nil, err
+	}
+	metadata.AuthorizationServers = []string{full.iss}
+	if outputs["WebUrl"] != "" {
+		metadata.ResourceDocumentation = outputs["WebUrl"] + "openapi.json"
+	}
+	for _, fn := range api.Functions {
+		if documentation := fn.Environment[apitemplate.ResourceDocumentationVariable]; documentation != "" {
+			metadata.ResourceDocumentation = documentation
+		}
+	}
+	return metadata, nil
+}
+
 // planSmoke derives every check from the synthesized template's routes. On a
 // route bound to the caller's organization, each organization's token must
-// reach its own organization's path and be refused on the other's.
-func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []*smokeToken) []smokeCheck {
+// reach its own organization's path and be refused on the other's. The
+// metadata's route must answer metadata.
+func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []*smokeToken, metadata *wire.ProtectedResourceMetadata) []smokeCheck {
 	var checks []smokeCheck
 	for _, route := range api.Routes {
 		sample := route.SamplePath()
 		if route.Public() {
-			checks = append(checks, smokeCheck{route: route, path: sample, name: "no token", want: 200})
+			check := smokeCheck{route: route, path: sample, name: "no token", want: 200}
+			if route.Path == wire.ProtectedResourceMetadataPath {
+				check.name, check.metadata = "no token, the template's metadata", metadata
+			}
+			checks = append(checks, check)
 			continue
 		}
 		// A Lambda authorizer that refuses a token answers isAuthorized false,
@@ -253,7 +292,33 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 	if c.want == 200 && c.token != nil {
 		return resp.StatusCode, c.checkEcho(body), nil
 	}
+	if c.want == 200 && c.metadata != nil {
+		return resp.StatusCode, c.checkMetadata(body), nil
+	}
 	return resp.StatusCode, "", nil
+}
+
+// checkMetadata compares the served Protected Resource Metadata with the
+// expected, field by field.
+func (c smokeCheck) checkMetadata(body []byte) string {
+	var got wire.ProtectedResourceMetadata
+	if err := json.Unmarshal(body, &got); err != nil {
+		return "the metadata is not a JSON object: " + printable(err.Error())
+	}
+	want := c.metadata
+	switch {
+	case got.Resource != want.Resource:
+		return fmt.Sprintf("resource %q, the template's is %q", printable(got.Resource), want.Resource)
+	case !slices.Equal(got.AuthorizationServers, want.AuthorizationServers):
+		return fmt.Sprintf("authorization_servers %q, want the tokens' issuer %q", got.AuthorizationServers, want.AuthorizationServers)
+	case !slices.Equal(got.ScopesSupported, want.ScopesSupported):
+		return fmt.Sprintf("scopes_supported %q, the routes use %q", got.ScopesSupported, want.ScopesSupported)
+	case !slices.Equal(got.BearerMethodsSupported, want.BearerMethodsSupported):
+		return fmt.Sprintf("bearer_methods_supported %q, want %q", got.BearerMethodsSupported, want.BearerMethodsSupported)
+	case got.ResourceDocumentation != want.ResourceDocumentation:
+		return fmt.Sprintf("resource_documentation %q, want %q", printable(got.ResourceDocumentation), want.ResourceDocumentation)
+	}
+	return ""
 }
 
 // checkEcho compares the claims echo with the token that was sent.
@@ -336,6 +401,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	}
 	parts := strings.Split(raw, ".")
 	var claims struct {
+		Iss          string   `json:"iss"`
 		Sub          string   `json:"sub"`
 		Scope        string   `json:"scope"`
 		Permissions  []string `json:"permissions"`
@@ -348,7 +414,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	if err != nil || json.Unmarshal(payload, &claims) != nil {
 		return nil, errors.New("the token's claims cannot be read")
 	}
-	return &smokeToken{raw: raw, sub: claims.Sub, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions, Organization: claims.Organization}}, nil
+	return &smokeToken{raw: raw, sub: claims.Sub, iss: claims.Iss, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions, Organization: claims.Organization}}, nil
 }
 
 // printable is remote text fit for a terminal: control characters, which

@@ -22,6 +22,7 @@ import (
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 	"github.com/auth0-http-api/cdk/internal/testsupport"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // smokeServers are the fake Auth0 and the local API that the smoke tests
@@ -135,7 +136,8 @@ func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	folded := strings.Join(strings.Fields(out), " ")
-	for _, want := range []string{"GET /public no token 200 200 ok", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub dev-smoke-full@clients",
+	for _, want := range []string{"GET /public no token 200 200 ok", "GET /.well-known/oauth-protected-resource no token, the template's metadata 200 200 ok",
+		"note: the API's URL " + apiURL + " is not its resource https://dev.api.example.com", "POST /user limited token 403 403 ok", "GET /user limited token 200 200 ok", "sub dev-smoke-full@clients",
 		"GET /admin malformed token 403 403 ok", "GET /admin full token, needs one of read:admin 200 200 ok", "GET /admin limited token 403 403 ok",
 		"organization token", "organization org_acme000000000001",
 		"GET /orgs/sample/projects full token, no organization 403 403 ok",
@@ -150,6 +152,30 @@ func TestSmokePassesForTheRealRouteTable(t *testing.T) {
 	for _, secret := range []string{"dev-only-secret-full", "dev-only-secret-limited", "eyJ"} {
 		if strings.Contains(out+errOut, secret) {
 			t.Errorf("output holds a secret or a whole token (%q):\n%s", secret, out)
+		}
+	}
+}
+
+// Smoke compares the served metadata with the template's, field by field,
+// and names the field that differs.
+func TestSmokeChecksTheResourceMetadata(t *testing.T) {
+	want := &wire.ProtectedResourceMetadata{Resource: "https://api.example.com", AuthorizationServers: []string{"https://tenant.example.com/"},
+		ScopesSupported: []string{"read:user"}, BearerMethodsSupported: []string{"header"}}
+	route := apitemplate.Route{Key: "GET " + wire.ProtectedResourceMetadataPath, Method: "GET", Path: wire.ProtectedResourceMetadataPath, AuthorizationType: apitemplate.AuthorizationNone}
+	check := planSmoke(&apitemplate.API{Routes: []apitemplate.Route{route}}, nil, nil, nil, want)[0]
+	for served, problem := range map[string]string{
+		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"scopes_supported":["read:user"],"bearer_methods_supported":["header"]}`:  "",
+		`{"resource":"https://api.example.com/","authorization_servers":["https://tenant.example.com/"],"scopes_supported":["read:user"],"bearer_methods_supported":["header"]}`: `resource "https://api.example.com/", the template's is "https://api.example.com"`,
+		`{"resource":"https://api.example.com","authorization_servers":["https://other.example.com/"],"scopes_supported":["read:user"],"bearer_methods_supported":["header"]}`:   "want the tokens' issuer",
+		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"bearer_methods_supported":["header"]}`:                                   `scopes_supported [], the routes use ["read:user"]`,
+		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"scopes_supported":["read:user"]}`:                                        "bearer_methods_supported",
+		`not json`: "the metadata is not a JSON object",
+	} {
+		server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, served) }))
+		status, got, err := check.run(server.Client(), server.URL)
+		server.Close()
+		if err != nil || status != 200 || (problem == "") != (got == "") || !strings.Contains(got, problem) {
+			t.Errorf("served %s: %d %q %v, want %q", served, status, got, err, problem)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
+	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
 // GoPackageMetadataKey is the CloudFormation metadata key on each function that
@@ -122,6 +123,35 @@ const (
 	AuthorizerAudienceVariable = "AUDIENCE"
 	RouteRulesVariable         = "ROUTE_RULES"
 )
+
+// The environment of the function that serves the stage's Protected Resource
+// Metadata (RFC 9728), written at synth: the document derived from the route
+// table, as JSON, without the authorization server, which is the function's
+// AuthorizerIssuerVariable; and the URL of the API's documentation, when the
+// stage has a page.
+const (
+	ResourceMetadataVariable      = "PROTECTED_RESOURCE_METADATA"
+	ResourceDocumentationVariable = "RESOURCE_DOCUMENTATION"
+)
+
+// ResourceMetadata is the Protected Resource Metadata that the template's
+// metadata function serves, as far as the template says it: the function
+// adds the issuer it is given as the authorization server. It is nil when no
+// function serves one.
+func (a *API) ResourceMetadata() (*wire.ProtectedResourceMetadata, error) {
+	for id, fn := range a.Functions {
+		encoded, ok := fn.Environment[ResourceMetadataVariable]
+		if !ok {
+			continue
+		}
+		var document wire.ProtectedResourceMetadata
+		if err := json.Unmarshal([]byte(encoded), &document); err != nil || document.Resource == "" {
+			return nil, fmt.Errorf("function %s: %s is not Protected Resource Metadata with a resource: %q", id, ResourceMetadataVariable, encoded)
+		}
+		return &document, nil
+	}
+	return nil, nil
+}
 
 // DefaultRouteKey is the catch-all route, chosen when no other route matches
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).

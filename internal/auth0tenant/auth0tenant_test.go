@@ -271,6 +271,24 @@ func TestALimitedScopeNoRouteRequiresIsRefused(t *testing.T) {
 	}
 }
 
+// The plan says when the metadata's resource is not the API's identifier:
+// the API the plan keeps would not be the one clients ask tokens for.
+func TestTheResourceIsTheAPIsIdentifier(t *testing.T) {
+	api := stage(t, "dev")
+	if desired := want(t, api); desired.Resource != "" || desired.ResourceNote() != "" {
+		t.Errorf("a template without metadata: resource %q, note %q", desired.Resource, desired.ResourceNote())
+	}
+	api.Functions["ResourceMetadata"] = apitemplate.Function{Environment: map[string]string{apitemplate.ResourceMetadataVariable: `{"resource":"https://dev.api.example.com"}`}}
+	if desired := want(t, api); desired.Resource != "https://dev.api.example.com" || desired.ResourceNote() != "" {
+		t.Errorf("resource %q, note %q: the shipped dev names its audience", desired.Resource, desired.ResourceNote())
+	}
+	api.Audience = append([]string{"urn:example:other"}, api.Audience...)
+	if note := want(t, api).ResourceNote(); !strings.Contains(note, "names the resource https://dev.api.example.com, but the API's identifier is urn:example:other") ||
+		!strings.Contains(note, "put https://dev.api.example.com first in auth0.audience") {
+		t.Errorf("note %q", note)
+	}
+}
+
 // A route bound to the caller's organization makes the page's application
 // let users sign in to one, and the full smoke application's grant get
 // tokens for one; "require", set by hand, is kept. Which organizations are

@@ -35,6 +35,21 @@ type Desired struct {
 	// the page's application lets users sign in to one, and the first smoke
 	// application's grant may get tokens for one (docs/organizations.md).
 	Organizations bool
+	// Resource is the resource identifier that the stage's Protected Resource
+	// Metadata names (docs/resource-metadata.md), "" when it serves none.
+	Resource string
+}
+
+// ResourceNote says when the metadata's resource is not the API's
+// identifier, "" when it is: a client that found the API through its
+// metadata asks for a token for the resource, which Auth0 then issues for no
+// API of this stage.
+func (d Desired) ResourceNote() string {
+	if d.Resource == "" || d.Resource == d.API.Identifier {
+		return ""
+	}
+	return fmt.Sprintf("the stage's Protected Resource Metadata names the resource %s, but the API's identifier is %s: a client that asks for a token for %s (RFC 8707's resource, or audience) gets none for this API; put %s first in auth0.audience (docs/resource-metadata.md)",
+		d.Resource, d.API.Identifier, d.Resource, d.Resource)
 }
 
 // API is the Auth0 API (resource server) whose identifier is the audience.
@@ -89,6 +104,13 @@ func Want(stage string, api *apitemplate.API, webURL string, limited []string) (
 	}
 	name := "auth0-http-api " + stage
 	want := Desired{Stage: stage, API: API{Name: name, Identifier: api.Audience[0]}}
+	metadata, err := api.ResourceMetadata()
+	if err != nil {
+		return Desired{}, fmt.Errorf("stage %s: %w", stage, err)
+	}
+	if metadata != nil {
+		want.Resource = metadata.Resource
+	}
 
 	requiredBy := map[string][]string{}
 	for _, route := range api.Routes {

@@ -465,6 +465,8 @@ func bodySchema(api *apitemplate.API, route apitemplate.Route) (Schema, string) 
 			return schemaOf(reflect.TypeFor[wire.PermissionsEchoBody](), "What the permissions authorizer passed on: the token's subject, permissions, scope and, on a route bound to the caller's organization, org_id."), "PermissionsEcho"
 		}
 		return schemaOf(reflect.TypeFor[wire.ClaimsEchoBody](), "The claims API Gateway's JWT authorizer passed on, as strings (claims) and decoded (decoded)."), "ClaimsEcho"
+	case "./functions/resourcemetadata":
+		return schemaOf(reflect.TypeFor[wire.ProtectedResourceMetadata](), "The stage's OAuth Protected Resource Metadata (RFC 9728): the resource identifier to ask tokens for, the authorization server that issues them, and the scopes the routes use."), "ProtectedResourceMetadata"
 	case "./functions/wellknown":
 		if route.Path == wire.KeySetPath {
 			return Schema{Type: "object", Description: "The stage's public keys (RFC 7517 JWK Set).", Properties: map[string]Schema{"keys": {Type: "array", Items: &Schema{Type: "object"}}}, Required: []string{"keys"}}, "KeySet"

@@ -1,6 +1,6 @@
 // Package wire holds what the functions put on the wire and what the OpenAPI
-// document describes: the JSON bodies of their answers and the paths a stage
-// that is its own issuer serves. Both sides import it, so the document
+// document describes: the JSON bodies of their answers and the well-known
+// paths a stage serves. Both sides import it, so the document
 // cannot drift from the answers; it imports nothing of the project.
 package wire
 
@@ -10,6 +10,27 @@ const (
 	DiscoveryPath = "/.well-known/openid-configuration"
 	KeySetPath    = "/.well-known/jwks.json"
 )
+
+// ProtectedResourceMetadataPath is where every stage serves its OAuth
+// Protected Resource Metadata (RFC 9728 §3), for a resource identifier
+// without a path.
+const ProtectedResourceMetadataPath = "/.well-known/oauth-protected-resource"
+
+// ProtectedResourceMetadata is the RFC 9728 §2 document: what a client needs
+// to get a token for the API. A field left empty is left out, as §2 asks of
+// parameters without a value.
+type ProtectedResourceMetadata struct {
+	// Resource is the API's identifier, the Auth0 API's: a client compares it
+	// with the URL it derived this document's location from (§3.3).
+	Resource             string   `json:"resource"`
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+	ScopesSupported      []string `json:"scopes_supported,omitempty"`
+	// BearerMethodsSupported is ["header"]: API Gateway reads the token from
+	// the Authorization header only.
+	BearerMethodsSupported []string `json:"bearer_methods_supported,omitempty"`
+	ResourceName           string   `json:"resource_name,omitempty"`
+	ResourceDocumentation  string   `json:"resource_documentation,omitempty"`
+}
 
 // GreetingBody is the public route's answer.
 type GreetingBody struct {
