@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -23,6 +24,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/replay"
 )
 
 // APIStackProps configures one stage's API stack.
@@ -99,9 +101,13 @@ func NewAPIStack(scope constructs.Construct, id string, props *APIStackProps) aw
 
 // StageRoutes are the routes a stage serves: the route table's, its
 // Protected Resource Metadata, and, for a stage that is its own issuer, its
-// discovery document and key set.
+// discovery document and key set. On a stage that requires DPoP, every
+// private route is the Lambda authorizer's, which checks the proofs.
 func StageRoutes(stage Stage, routes []Route) []Route {
 	routes = append(slices.Clone(routes), resourceMetadataRoute)
+	for i := range routes {
+		routes[i].dpop = !routes[i].Public && stage.Config.RequiresDPoP()
+	}
 	if stage.Config.SelfHostedIssuer.Enabled() {
 		routes = append(routes, wellKnownRoutes...)
 	}
@@ -235,6 +241,29 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 	}
 	routeRules, _ := json.Marshal(rules)
 	audience, _ := json.Marshal(stage.Audiences())
+	environment := map[string]string{
+		"STAGE":                                stage.Name,
+		apitemplate.AuthorizerIssuerVariable:   issuer,
+		apitemplate.AuthorizerAudienceVariable: string(audience),
+		apitemplate.RouteRulesVariable:         string(routeRules),
+	}
+	// API Gateway caches an answer by the identity sources' values. With the
+	// route key among them, an answer for one route is never reused on
+	// another; with the request path, one for an organization's path never
+	// on another organization's (docs/lambda-authorizer.md §5).
+	identitySource := []string{"$request.header.Authorization", "$context.routeKey", "$context.path"}
+	ttl := stage.Config.PermissionsAuthorizer.ResultTTL()
+	var replayTable awsdynamodb.Table
+	if stage.Config.RequiresDPoP() {
+		replayTable = newReplayTable(stack)
+		environment[apitemplate.DPoPVariable] = apitemplate.DPoPRequired
+		environment[apitemplate.ReplayTableVariable] = *replayTable.TableName()
+		environment[apitemplate.APISchemeVariable] = "https"
+		// A request without a proof gets API Gateway's 401, without a call;
+		// and every proof is new, so no answer is ever cached (docs/dpop.md).
+		identitySource = append(identitySource, "$request.header.DPoP")
+		ttl = 0
+	}
 	fn := NewGoFunction(stack, authorizerConstructID, &GoFunctionProps{
 		Package:             AuthorizerPackage,
 		MemoryMiB:           stage.Config.Function.MemoryMiB,
@@ -242,24 +271,39 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 		ReservedConcurrency: stage.Config.Function.ReservedConcurrency[authorizerConstructID],
 		LogRetentionDays:    stage.Config.LogRetentionDays,
 		LogKey:              logKey,
-		Environment: map[string]string{
-			"STAGE":                                stage.Name,
-			apitemplate.AuthorizerIssuerVariable:   issuer,
-			apitemplate.AuthorizerAudienceVariable: string(audience),
-			apitemplate.RouteRulesVariable:         string(routeRules),
-		},
+		Environment:         environment,
 	})
+	if replayTable != nil {
+		// It writes proofs, and nothing else: no read, no delete.
+		replayTable.Grant(fn, jsii.String("dynamodb:PutItem"))
+	}
 	functions[authorizerConstructID] = fn
 	return awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("Permissions"), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
-		AuthorizerName: jsii.String("permissions"),
-		// API Gateway caches an answer by the identity sources' values. With the
-		// route key among them, an answer for one route is never reused on
-		// another; with the request path, one for an organization's path never
-		// on another organization's (docs/lambda-authorizer.md §5).
-		IdentitySource:  jsii.Strings("$request.header.Authorization", "$context.routeKey", "$context.path"),
+		AuthorizerName:  jsii.String("permissions"),
+		IdentitySource:  jsii.Strings(identitySource...),
 		ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
-		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(stage.Config.PermissionsAuthorizer.ResultTTL())),
+		ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(ttl)),
 	})
+}
+
+// newReplayTable declares the table in which the authorizer records each
+// DPoP proof it accepts, so that no instance accepts it again: on demand,
+// encrypted, and each item deleted by DynamoDB's TTL once its proof is
+// stale. It holds nothing worth a backup or a retention: a proof is stale
+// after a minute.
+func newReplayTable(stack awscdk.Stack) awsdynamodb.Table {
+	table := awsdynamodb.NewTable(stack, jsii.String("DPoPReplay"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(replay.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		TimeToLiveAttribute: jsii.String(replay.ExpiresAttribute),
+		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(table, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-DDB3"),
+		Reason: jsii.String("The DPoP replay table holds each accepted proof's ID for about a minute, until the proof is stale: a point-in-time backup would restore nothing of use."),
+	}}, jsii.Bool(true))
+	return table
 }
 
 // addRoutes adds the route table's routes. Public ones get no authorizer, and

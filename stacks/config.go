@@ -45,7 +45,14 @@ type StageConfig struct {
 	Alarms AlarmsConfig `json:"alarms,omitempty"`
 	// Domain is optional: the stage's own address, which then is the only one.
 	Domain DomainConfig `json:"domain,omitempty"`
+	// DPoP is "required" for a stage whose every private route takes only
+	// DPoP-bound tokens, each request with a fresh proof (docs/dpop.md).
+	DPoP string `json:"dpop,omitempty"`
 }
+
+// RequiresDPoP tells whether every private route of the stage takes only
+// DPoP-bound tokens with a proof.
+func (c StageConfig) RequiresDPoP() bool { return c.DPoP == apitemplate.DPoPRequired }
 
 // The removal policies a stage may choose.
 const (
@@ -274,6 +281,12 @@ func parseStage(name string, raw any) (Stage, []string) {
 		default:
 			stage.Warnings = append(stage.Warnings, fmt.Sprintf("stage %q: %s reserves %d concurrent executions: they come out of the account's regional concurrency quota (1,000 by default), of which Lambda keeps 100 unreserved for all other functions, and the function is throttled beyond %d", name, field, reserved, reserved))
 		}
+	}
+	if c.DPoP != "" && !c.RequiresDPoP() {
+		fail("dpop", "%q is not a DPoP setting: expected %q, or leave it out for bearer tokens", c.DPoP, apitemplate.DPoPRequired)
+	}
+	if c.RequiresDPoP() && c.PermissionsAuthorizer.ResultTTL() != 0 && c.PermissionsAuthorizer.ResultTTLSeconds != nil {
+		fail("permissionsAuthorizer.resultTtlSeconds", "%d: with dpop %q every request brings a new proof, so the authorizer's answers are never cached; leave it out", c.PermissionsAuthorizer.ResultTTL(), apitemplate.DPoPRequired)
 	}
 	if ttl := c.PermissionsAuthorizer.ResultTTL(); ttl < 0 || ttl > maxAuthorizerResultTTL {
 		fail("permissionsAuthorizer.resultTtlSeconds", "%d is out of range: expected 0 (no caching) to %d seconds; leave it out for %d", ttl, maxAuthorizerResultTTL, DefaultAuthorizerResultTTL)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/dpop"
 	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
@@ -87,12 +88,16 @@ func resourceMetadataEnvironment(stage Stage, issuer string, routes []Route, pag
 		}
 	}
 	slices.Sort(scopes)
-	document, _ := json.Marshal(wire.ProtectedResourceMetadata{
+	metadata := wire.ProtectedResourceMetadata{
 		Resource:               stage.Resource(),
 		ScopesSupported:        scopes,
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "Auth0-protected HTTP API, stage " + stage.Name,
-	})
+	}
+	if stage.Config.RequiresDPoP() {
+		metadata.DPoPSigningAlgValuesSupported, metadata.DPoPBoundAccessTokensRequired = dpop.Algorithms, true
+	}
+	document, _ := json.Marshal(metadata)
 	environment := map[string]string{
 		apitemplate.ResourceMetadataVariable: string(document),
 		apitemplate.AuthorizerIssuerVariable: issuer,

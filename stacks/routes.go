@@ -35,6 +35,10 @@ type Route struct {
 	// authorizer, which checks its Scopes or Permissions too: API Gateway's
 	// JWT authorizer cannot read org_id.
 	Organization string
+
+	// dpop is set by StageRoutes on every private route of a stage that
+	// requires DPoP: the Lambda authorizer checks the proof.
+	dpop bool
 }
 
 // AnyOrganization binds a route to no organization in particular: the token
@@ -45,9 +49,10 @@ const AnyOrganization = apitemplate.AnyOrganization
 func OrgFromPath(parameter string) string { return "{" + parameter + "}" }
 
 // NeedsLambdaAuthorizer tells whether the route is checked by the Lambda
-// authorizer rather than by API Gateway's JWT authorizer.
+// authorizer rather than by API Gateway's JWT authorizer: it requires
+// permissions or an organization, or its stage requires DPoP.
 func (r Route) NeedsLambdaAuthorizer() bool {
-	return !r.Public && (len(r.Permissions) > 0 || r.Organization != "")
+	return !r.Public && (len(r.Permissions) > 0 || r.Organization != "" || r.dpop)
 }
 
 // Key is the route key as API Gateway writes it, such as "GET /user".

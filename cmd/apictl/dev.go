@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -90,11 +91,21 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	stack.IssuerURL = dev.URL
 	serve(issuerListener, dev)
 
+	// The metadata's documentation is the local page's OpenAPI document.
+	functionEnvironment := map[string]string{apitemplate.ResourceDocumentationVariable: stack.PageURL + "openapi.json"}
+	if requiresDPoP(api) {
+		dynamo, err := standInReplayTable()
+		if err != nil {
+			webListener.Close()
+			stack.Close()
+			return nil, err
+		}
+		maps.Copy(functionEnvironment, dynamo)
+	}
 	local, err := localapi.Start(ctx, localapi.Config{
 		Root: p.root, API: api, Issuer: dev.URL, Addr: fmt.Sprintf("127.0.0.1:%d", opts.apiPort), MaxProcesses: 4,
-		ExtraCORSOrigins: []string{origin},
-		// The metadata's documentation is the local page's OpenAPI document.
-		FunctionEnvironment: map[string]string{apitemplate.ResourceDocumentationVariable: stack.PageURL + "openapi.json"},
+		ExtraCORSOrigins:    []string{origin},
+		FunctionEnvironment: functionEnvironment,
 		BuildDir:            filepath.Join(p.stateDir, "build", opts.stage), FunctionOutput: opts.log, AccessLog: opts.log,
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -18,9 +19,11 @@ import (
 	"github.com/auth0-http-api/cdk/functions/keyset"
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/dynamostandin"
 	"github.com/auth0-http-api/cdk/internal/kmsstandin"
 	"github.com/auth0-http-api/cdk/internal/livereload"
 	"github.com/auth0-http-api/cdk/internal/localapi"
+	"github.com/auth0-http-api/cdk/internal/replay"
 	"github.com/auth0-http-api/cdk/internal/wire"
 )
 
@@ -66,12 +69,22 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		go http.Serve(listener, dev)
 		*issuer = dev.URL
 	}
-	var functionEnvironment map[string]string
+	functionEnvironment := map[string]string{}
 	if ownIssuer {
-		if functionEnvironment, err = standInKMS(p, dev); err != nil {
+		kms, err := standInKMS(p, dev)
+		if err != nil {
 			fmt.Fprintln(stderr, "apictl local:", err)
 			return 1
 		}
+		maps.Copy(functionEnvironment, kms)
+	}
+	if requiresDPoP(api) {
+		dynamo, err := standInReplayTable()
+		if err != nil {
+			fmt.Fprintln(stderr, "apictl local:", err)
+			return 1
+		}
+		maps.Copy(functionEnvironment, dynamo)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -185,6 +198,37 @@ func isOwnIssuer(api *apitemplate.API) bool {
 		}
 	}
 	return false
+}
+
+// requiresDPoP tells whether the stage requires DPoP: its authorizer is told so.
+func requiresDPoP(api *apitemplate.API) bool {
+	for _, fn := range api.Functions {
+		if fn.Environment[apitemplate.DPoPVariable] == apitemplate.DPoPRequired {
+			return true
+		}
+	}
+	return false
+}
+
+// localReplayTable is the name of the DPoP replay table locally: the
+// template names the stage's by a reference, resolved at deploy.
+const localReplayTable = "dpop-replay"
+
+// standInReplayTable plays the DPoP replay table of a stage that requires
+// DPoP: a DynamoDB stand-in on loopback holds it. It returns the functions'
+// environment that points the authorizer at it.
+func standInReplayTable() (map[string]string, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("the DynamoDB stand-in cannot listen: %w", err)
+	}
+	stand := dynamostandin.New()
+	stand.URL = "http://" + listener.Addr().String()
+	stand.AddTable(localReplayTable, replay.KeyAttribute)
+	go http.Serve(listener, stand)
+	env := stand.Env()
+	env[apitemplate.ReplayTableVariable] = localReplayTable
+	return env, nil
 }
 
 // standInKMS plays the KMS key of a stage that is its own issuer. Locally the

@@ -124,6 +124,17 @@ const (
 	RouteRulesVariable         = "ROUTE_RULES"
 )
 
+// The environment of the permissions authorizer of a stage that requires
+// DPoP (docs/dpop.md): DPoPVariable is DPoPRequired, the DynamoDB table that
+// records each proof's jti, and the scheme of the API's URL, which a proof's
+// htu names: "https" on AWS, "http" on the local API, which sets it.
+const (
+	DPoPVariable        = "DPOP"
+	DPoPRequired        = "required"
+	ReplayTableVariable = "DPOP_REPLAY_TABLE"
+	APISchemeVariable   = "API_SCHEME"
+)
+
 // The environment of the function that serves the stage's Protected Resource
 // Metadata (RFC 9728), written at synth: the document derived from the route
 // table, as JSON, without the authorization server, which is the function's
@@ -340,8 +351,19 @@ func Parse(template []byte) (*API, error) {
 			api.Functions[id] = Function{GoPackage: pkg, TimeoutSeconds: p.Timeout, MemoryMiB: p.MemorySize, Environment: environment}
 		}
 	}
-	if authorizers != 1 {
-		return nil, fmt.Errorf("expected exactly one JWT authorizer in the template, found %d", authorizers)
+	switch {
+	case authorizers == 0 && len(api.LambdaAuthorizers) == 1:
+		// A stage that requires DPoP: every private route is the Lambda
+		// authorizer's, and it names the issuer and the audiences.
+		for _, authorizer := range api.LambdaAuthorizers {
+			environment := api.Functions[authorizer.Function].Environment
+			api.Issuer = environment[AuthorizerIssuerVariable]
+			if err := json.Unmarshal([]byte(environment[AuthorizerAudienceVariable]), &api.Audience); err != nil {
+				return nil, fmt.Errorf("the Lambda authorizer's function has no %s list: %w", AuthorizerAudienceVariable, err)
+			}
+		}
+	case authorizers != 1:
+		return nil, fmt.Errorf("expected exactly one JWT authorizer in the template, or none beside one Lambda authorizer, found %d", authorizers)
 	}
 	for id, r := range doc.Resources {
 		if r.Type != "AWS::ApiGatewayV2::Route" {

@@ -146,6 +146,9 @@ type TokenRequest struct {
 	// becomes org_id, and its name org_name when OrganizationName is set, as
 	// Auth0 writes them; nil: none.
 	Organization *Organization
+	// Confirmation binds the token to a DPoP key: its RFC 7638 thumbprint
+	// becomes cnf.jkt (RFC 9449 §6.1); "": a bearer token.
+	Confirmation string
 	TTL          time.Duration
 }
 
@@ -168,6 +171,9 @@ func (d *Issuer) AccessToken(req TokenRequest) (string, error) {
 	}
 	if req.Permissions != nil {
 		claims["permissions"] = req.Permissions
+	}
+	if req.Confirmation != "" {
+		claims["cnf"] = map[string]string{"jkt": req.Confirmation}
 	}
 	if req.Organization != nil {
 		claims["org_id"] = req.Organization.ID

@@ -78,6 +78,9 @@ type Token struct {
 	// issued for, when it is a string; "" otherwise. Never "org_name": Auth0
 	// names can be reused, IDs cannot (docs/organizations.md).
 	Organization string
+	// Confirmation is the SHA-256 thumbprint of the key the token is bound
+	// to (its cnf.jkt, RFC 9449 §6.1), "" for a bearer token.
+	Confirmation string
 }
 
 // verifiedToken is a token whose signature, issuer and audience passed. Clients
@@ -226,7 +229,7 @@ func (v *Verifier) verify(token string) (*verifiedToken, error) {
 		return nil, errors.New("the token does not have a valid audience")
 	}
 	exp, _, _ := numericDate(claims, "exp")
-	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims), Permissions: stringList(claims["permissions"]), Organization: stringClaim(claims["org_id"])}, claims: claims, kid: kid, key: key, expires: exp}, nil
+	return &verifiedToken{Token: Token{Claims: stringifyClaims(claims), Scopes: tokenScopes(claims), Permissions: stringList(claims["permissions"]), Organization: stringClaim(claims["org_id"]), Confirmation: confirmation(claims)}, claims: claims, kid: kid, key: key, expires: exp}, nil
 }
 
 func (v *Verifier) checkTimes(claims map[string]any) error {
@@ -299,6 +302,12 @@ func tokenScopes(claims map[string]any) []string {
 }
 
 // stringClaim is a claim that must be a JSON string; anything else is "".
+// confirmation is a token's cnf.jkt, when it is a string.
+func confirmation(claims map[string]any) string {
+	cnf, _ := claims["cnf"].(map[string]any)
+	return stringClaim(cnf["jkt"])
+}
+
 func stringClaim(value any) string {
 	s, _ := value.(string)
 	return s

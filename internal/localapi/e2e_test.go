@@ -192,9 +192,17 @@ func call(t testing.TB, method, path, authorization string) response {
 // authorization is empty.
 func callAt(t testing.TB, base, method, path, authorization string) response {
 	t.Helper()
+	return callWith(t, base, method, path, map[string]string{"Authorization": authorization})
+}
+
+// callWith calls with the headers given, leaving out those that are "".
+func callWith(t testing.TB, base, method, path string, headers map[string]string) response {
+	t.Helper()
 	req, _ := http.NewRequest(method, base+path, nil)
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+	for name, value := range headers {
+		if value != "" {
+			req.Header.Set(name, value)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

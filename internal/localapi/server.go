@@ -272,7 +272,8 @@ func isAuthorizerFunction(api *apitemplate.API, id string) bool {
 
 // environment is a function's environment from the template, with a
 // permissions authorizer pointed at the issuer the local API uses, as the JWT
-// authorizer is (the dev issuer, with --dev-issuer).
+// authorizer is (the dev issuer, with --dev-issuer), and at its plain-HTTP
+// URLs.
 func environment(fn apitemplate.Function, issuer string, extra map[string]string) map[string]string {
 	env := maps.Clone(fn.Environment)
 	if env == nil {
@@ -280,6 +281,10 @@ func environment(fn apitemplate.Function, issuer string, extra map[string]string
 	}
 	if _, namesIssuer := env[apitemplate.AuthorizerIssuerVariable]; namesIssuer {
 		env[apitemplate.AuthorizerIssuerVariable] = issuer
+	}
+	// The local API is plain HTTP: a DPoP proof's htu names that scheme.
+	if _, namesScheme := env[apitemplate.APISchemeVariable]; namesScheme {
+		env[apitemplate.APISchemeVariable] = "http"
 	}
 	maps.Copy(env, extra)
 	return env

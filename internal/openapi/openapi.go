@@ -482,6 +482,8 @@ func schemaOf(t reflect.Type, description string) Schema {
 	switch t.Kind() {
 	case reflect.String:
 		return Schema{Type: "string", Description: description}
+	case reflect.Bool:
+		return Schema{Type: "boolean", Description: description}
 	case reflect.Slice:
 		items := schemaOf(t.Elem(), "")
 		return Schema{Type: []string{"array", "null"}, Items: &items, Description: description}
