@@ -81,7 +81,7 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 		webListener.Close()
 		return nil, fmt.Errorf("the dev issuer cannot listen: %w", err)
 	}
-	dev, err := p.devIssuer(issuerListener.Addr().(*net.TCPAddr).Port, api.Audience)
+	dev, err := p.devIssuer(issuerListener.Addr().(*net.TCPAddr).Port, api)
 	if err != nil {
 		webListener.Close()
 		issuerListener.Close()

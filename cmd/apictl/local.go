@@ -57,7 +57,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	}
 	var dev *devissuer.Issuer
 	if *useDevIssuer {
-		if dev, err = p.devIssuer(*issuerPort, api.Audience); err != nil {
+		if dev, err = p.devIssuer(*issuerPort, api); err != nil {
 			fmt.Fprintln(stderr, "apictl local:", err)
 			return 1
 		}
@@ -101,7 +101,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "listening on "+local.URL)
 	if dev != nil {
-		if err := printCurlLines(stdout, local.URL, api, dev); err != nil {
+		if err := printCurlLines(stdout, local.URL, *stage, api, dev); err != nil {
 			fmt.Fprintln(stderr, "apictl local:", err)
 		}
 	}
@@ -125,7 +125,7 @@ func watchAndReload(ctx context.Context, p *project, stage string, local *locala
 // printCurlLines shows the Protected Resource Metadata, a public, a private, a scoped, a permission and an
 // organization's call, taken from the template's routes; the organization's
 // is made by a token of dev-users.json's first organization, on its path.
-func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissuer.Issuer) error {
+func printCurlLines(w io.Writer, base, stage string, api *apitemplate.API, dev *devissuer.Issuer) error {
 	var metadata, public, private, scoped, permission, organization *apitemplate.Route
 	for i := range api.Routes {
 		r := &api.Routes[i]
@@ -158,6 +158,13 @@ func printCurlLines(w io.Writer, base string, api *apitemplate.API, dev *devissu
 			continue
 		}
 		path := call.route.SamplePath()
+		if !call.route.Public() && requiresDPoP(api) {
+			// A bearer token is refused here: the line that makes a bound
+			// token and a fresh proof, each good once, for a minute.
+			fmt.Fprintf(w, "# %s: %s (DPoP: run it for a token and a curl line with a fresh proof)\ngo run ./cmd/apictl token --dpop .local/dpop-key.pem --stage %s --method %s --url %s%s\n",
+				call.label, call.route.Key, stage, call.route.Method, base, path)
+			continue
+		}
 		curl := "curl -i"
 		if call.route.Method != "GET" && call.route.Method != "ANY" {
 			curl += " -X " + call.route.Method

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/dpop"
 	"github.com/auth0-http-api/cdk/internal/testsupport"
 	"github.com/auth0-http-api/cdk/internal/wire"
 )
@@ -254,7 +256,7 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 	dev := devissuer.New("http://127.0.0.1:8765/", key)
 	dev.Directory = &devissuer.Directory{Organizations: []devissuer.Organization{{ID: "org_acme000000000001", Name: "acme"}}}
 	var out strings.Builder
-	if err := printCurlLines(&out, "http://127.0.0.1:3000", api, dev); err != nil {
+	if err := printCurlLines(&out, "http://127.0.0.1:3000", "dev", api, dev); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"# public: GET /pets/{id}\ncurl -i http://127.0.0.1:3000/pets/sample\n",
@@ -268,5 +270,74 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 		if strings.HasPrefix(line, "curl") && strings.Contains(line, "{") {
 			t.Errorf("a curl line calls the route pattern itself: %s", line)
 		}
+	}
+	// On a stage that requires DPoP, a private route's line makes a bound
+	// token and a proof; a public route's is still a plain curl.
+	api.Functions = map[string]apitemplate.Function{"Authorizer": {Environment: map[string]string{apitemplate.DPoPVariable: apitemplate.DPoPRequired}}}
+	out.Reset()
+	if err := printCurlLines(&out, "http://127.0.0.1:3000", "dev", api, dev); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"curl -i http://127.0.0.1:3000/pets/sample\n",
+		"go run ./cmd/apictl token --dpop .local/dpop-key.pem --stage dev --method DELETE --url http://127.0.0.1:3000/pets/sample\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "Bearer") {
+		t.Errorf("a bearer curl line on a stage that requires DPoP:\n%s", out.String())
+	}
+}
+
+// apictl token --dpop binds the token to a key it keeps in a file (made the
+// first time, readable by its owner only), and prints a curl line with a
+// proof for the request, which the authorizer's checks accept.
+func TestTokenWithDPoP(t *testing.T) {
+	cdkOut, state := goldenCloudAssembly(t), t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "dpop.pem")
+	token := func() (string, string) {
+		var out, errOut strings.Builder
+		if code := run([]string{"token", "--dpop", keyFile, "--url", "http://127.0.0.1:3000/user", "--scope", "read:user", "--cdk-out", cdkOut, "--state-dir", state}, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], "curl -i -X GET -H \"Authorization: DPoP "+lines[0]+"\" -H \"DPoP: ") || !strings.HasSuffix(lines[1], "\" http://127.0.0.1:3000/user") {
+			t.Fatalf("output:\n%s", out.String())
+		}
+		proof := strings.TrimSuffix(strings.SplitN(lines[1], "DPoP: ", 2)[1], "\" http://127.0.0.1:3000/user")
+		return lines[0], proof
+	}
+	tok, proof := token()
+	key, err := loadDPoPKey(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(keyFile); info.Mode().Perm() != 0o600 {
+		t.Errorf("the key file's mode is %v, want 0600", info.Mode().Perm())
+	}
+	checked, err := dpop.Check(proof, dpop.Request{Method: "GET", URL: "http://127.0.0.1:3000/user", AccessToken: tok}, time.Now())
+	if err != nil {
+		t.Fatalf("the printed proof: %v", err)
+	}
+	jkt, _ := dpop.Thumbprint(&key.PublicKey)
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	var claims struct{ Cnf struct{ Jkt string } }
+	json.Unmarshal(payload, &claims)
+	if claims.Cnf.Jkt != jkt || checked.Thumbprint != jkt {
+		t.Errorf("cnf.jkt %q and the proof's key %q, want the file's key %q", claims.Cnf.Jkt, checked.Thumbprint, jkt)
+	}
+	if _, second := token(); second == proof {
+		t.Error("the same proof twice: each must be new")
+	}
+	if reread, _ := loadDPoPKey(keyFile); !reread.Equal(key) {
+		t.Error("the key file was made again")
+	}
+	os.WriteFile(keyFile, []byte("not a key"), 0o600)
+	var out, errOut strings.Builder
+	if code := run([]string{"token", "--dpop", keyFile, "--cdk-out", cdkOut, "--state-dir", state}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "not a PEM file") {
+		t.Errorf("a bad key file: exit %d, %s", code, errOut.String())
+	}
+	if code := run([]string{"token", "--dpop", keyFile, "--kms", "--stage", "ci"}, &out, &errOut); code != 2 {
+		t.Errorf("--dpop with --kms: exit %d", code)
 	}
 }

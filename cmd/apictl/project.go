@@ -77,7 +77,7 @@ func (p *project) synthesized(log io.Writer) error {
 // devIssuer is the dev issuer on port, with its key from the state
 // directory, the users, clients and organizations of dev-users.json, and the
 // stage's audiences as the APIs it issues tokens for.
-func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, error) {
+func (p *project) devIssuer(port int, api *apitemplate.API) (*devissuer.Issuer, error) {
 	key, err := p.devIssuerKey()
 	if err != nil {
 		return nil, err
@@ -87,7 +87,12 @@ func (p *project) devIssuer(port int, audiences []string) (*devissuer.Issuer, er
 		return nil, fmt.Errorf("dev issuer users: %w", err)
 	}
 	dev := devissuer.New(fmt.Sprintf("http://127.0.0.1:%d/", port), key)
-	dev.Directory, dev.Audiences = directory, audiences
+	dev.Directory = directory
+	if api != nil {
+		// Tokens for the stage's audiences, bound to a DPoP key where it
+		// requires one, as its Auth0 API would give them.
+		dev.Audiences, dev.RequireDPoP = api.Audience, requiresDPoP(api)
+	}
 	// As a tenant with allow_organization_name_in_authentication_api on: the
 	// page's organization box takes a name, and tokens show it as org_name.
 	dev.OrganizationName = true

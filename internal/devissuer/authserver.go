@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/auth0-http-api/cdk/internal/dpop"
 )
 
 // What the authorization server hands out, and for how long. Codes live 60 s
@@ -36,6 +38,8 @@ type authState struct {
 	codes    map[string]*grant // by code
 	refresh  map[string]*grant // by refresh token
 	sessions map[string]string // session cookie value to sub
+	// proofs are the DPoP proofs of token requests, until they are stale.
+	proofs map[string]time.Time // by <jkt>#<jti>
 }
 
 // grant is what a code or a refresh token stands for.
@@ -45,7 +49,10 @@ type grant struct {
 	scopes                               []string
 	// organization is the one the user signed in to; nil: none.
 	organization *Organization
-	expires      time.Time
+	// jkt binds the grant to a DPoP key: the one /authorize named in
+	// dpop_jkt for a code, the one whose proof got a refresh token.
+	jkt     string
+	expires time.Time
 }
 
 // oauthError is an RFC 6749 error: §4.1.2.1 on a redirect, §5.2 from the token endpoint.
@@ -190,7 +197,7 @@ func (d *Issuer) newCode(client *Client, redirectURI, sub string, organization *
 	d.state.codes[code] = &grant{
 		clientID: client.ClientID, redirectURI: redirectURI, codeChallenge: params.Get("code_challenge"),
 		sub: sub, audience: params.Get("audience"), nonce: params.Get("nonce"), scopes: scopes,
-		organization: organization, expires: time.Now().Add(codeLifetime),
+		organization: organization, jkt: params.Get("dpop_jkt"), expires: time.Now().Add(codeLifetime),
 	}
 	return code
 }
@@ -304,16 +311,17 @@ func (d *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	params, err := tokenParams(r)
 	var body map[string]any
 	var failure *oauthError
+	var jkt string
 	if err != nil {
 		failure = newOAuthError(http.StatusBadRequest, "invalid_request", "the request body cannot be parsed")
-	} else {
+	} else if jkt, failure = d.tokenProof(r); failure == nil {
 		switch params.Get("grant_type") {
 		case "authorization_code":
-			body, failure = d.exchangeCode(params)
+			body, failure = d.exchangeCode(params, jkt)
 		case "refresh_token":
-			body, failure = d.refreshGrant(params)
+			body, failure = d.refreshGrant(params, jkt)
 		case "client_credentials":
-			body, failure = d.clientCredentials(r, params)
+			body, failure = d.clientCredentials(r, params, jkt)
 		default:
 			failure = newOAuthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type %q is not supported", params.Get("grant_type"))
 		}
@@ -323,6 +331,36 @@ func (d *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// tokenProof checks the DPoP proof of a token request, if there is one, as
+// Auth0 does (RFC 9449 §5): one proof, for POST to this endpoint, without
+// ath, and accepted once. It returns the proof key's thumbprint, to which
+// the tokens are then bound; "" without a proof, which RequireDPoP refuses.
+func (d *Issuer) tokenProof(r *http.Request) (string, *oauthError) {
+	header := strings.Join(r.Header.Values("DPoP"), ",")
+	if header == "" {
+		if d.RequireDPoP {
+			return "", newOAuthError(http.StatusBadRequest, "invalid_request", "the API requires DPoP-bound tokens: send a DPoP proof")
+		}
+		return "", nil
+	}
+	proof, err := dpop.Check(header, dpop.Request{Method: http.MethodPost, URL: d.URL + "oauth/token"}, time.Now())
+	if err != nil {
+		return "", newOAuthError(http.StatusBadRequest, "invalid_dpop_proof", "%s", err.Error())
+	}
+	now := time.Now()
+	d.state.mu.Lock()
+	defer d.state.mu.Unlock()
+	if d.state.proofs == nil || len(d.state.proofs) > 10_000 {
+		d.state.proofs = map[string]time.Time{}
+	}
+	key := proof.Thumbprint + "#" + proof.JTI
+	if expires, seen := d.state.proofs[key]; seen && now.Before(expires) {
+		return "", newOAuthError(http.StatusBadRequest, "invalid_dpop_proof", "the DPoP proof was used before")
+	}
+	d.state.proofs[key] = proof.IssuedAt.Add(dpop.MaxAge + dpop.MaxSkew)
+	return proof.Thumbprint, nil
 }
 
 // tokenParams reads a form body, or a JSON one as auth0-spa-js sends with useFormData false.
@@ -350,7 +388,7 @@ func (d *Issuer) cors(w http.ResponseWriter, r *http.Request) {
 		if origin != "" && slices.Contains(client.WebOrigins, origin) {
 			w.Header().Set("access-control-allow-origin", origin)
 			w.Header().Set("access-control-allow-methods", "POST")
-			w.Header().Set("access-control-allow-headers", "Auth0-Client, Content-Type")
+			w.Header().Set("access-control-allow-headers", "Auth0-Client, Content-Type, DPoP")
 			w.Header().Set("access-control-max-age", "86400")
 			w.Header().Add("vary", "origin")
 			return
@@ -358,7 +396,7 @@ func (d *Issuer) cors(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (d *Issuer) exchangeCode(params url.Values) (map[string]any, *oauthError) {
+func (d *Issuer) exchangeCode(params url.Values, jkt string) (map[string]any, *oauthError) {
 	d.state.mu.Lock()
 	g, ok := d.state.codes[params.Get("code")]
 	delete(d.state.codes, params.Get("code")) // good once, whatever happens next
@@ -372,17 +410,28 @@ func (d *Issuer) exchangeCode(params url.Values) (map[string]any, *oauthError) {
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_grant", "the authorization code was issued to another client")
 	case g.redirectURI != params.Get("redirect_uri"):
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the one the code was issued for")
+	case g.jkt != "" && g.jkt != jkt:
+		// RFC 9449 §10: a code bound by dpop_jkt is exchanged with that key only.
+		return nil, newOAuthError(http.StatusBadRequest, "invalid_dpop_proof", "the DPoP proof's key is not the one the authorization request named (dpop_jkt)")
 	}
 	sum := sha256.Sum256([]byte(params.Get("code_verifier")))
 	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(g.codeChallenge)) != 1 {
 		return nil, newOAuthError(http.StatusBadRequest, "invalid_grant", "Failed to verify code verifier")
 	}
-	return d.userTokens(g)
+	bound := *g
+	bound.jkt = jkt
+	return d.userTokens(&bound)
 }
 
-func (d *Issuer) refreshGrant(params url.Values) (map[string]any, *oauthError) {
+func (d *Issuer) refreshGrant(params url.Values, jkt string) (map[string]any, *oauthError) {
 	d.state.mu.Lock()
 	g, ok := d.state.refresh[params.Get("refresh_token")]
+	if ok && g.jkt != jkt {
+		// A public client's refresh token is bound to its DPoP key (RFC 9449
+		// §5): without the key it is refused, and left to its holder.
+		d.state.mu.Unlock()
+		return nil, newOAuthError(http.StatusBadRequest, "invalid_dpop_proof", "the refresh token is bound to another DPoP key, or to none")
+	}
 	delete(d.state.refresh, params.Get("refresh_token")) // rotated: the old one is spent
 	d.state.mu.Unlock()
 	if !ok || g.clientID != params.Get("client_id") {
@@ -413,7 +462,7 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 	if permissions == nil {
 		permissions = []string{}
 	}
-	access, err := d.AccessToken(TokenRequest{Subject: user.Sub, Audience: g.audience, ClientID: g.clientID, Scopes: g.scopes, Permissions: permissions, Organization: g.organization, TTL: AccessTokenLifetime})
+	access, err := d.AccessToken(TokenRequest{Subject: user.Sub, Audience: g.audience, ClientID: g.clientID, Scopes: g.scopes, Permissions: permissions, Organization: g.organization, Confirmation: g.jkt, TTL: AccessTokenLifetime})
 	if err != nil {
 		return nil, newOAuthError(http.StatusInternalServerError, "server_error", "%v", err)
 	}
@@ -432,7 +481,7 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 	if err != nil {
 		return nil, newOAuthError(http.StatusInternalServerError, "server_error", "%v", err)
 	}
-	body := map[string]any{"access_token": access, "id_token": id, "token_type": "Bearer", "expires_in": int(AccessTokenLifetime.Seconds()), "scope": strings.Join(g.scopes, " ")}
+	body := map[string]any{"access_token": access, "id_token": id, "token_type": tokenType(g.jkt), "expires_in": int(AccessTokenLifetime.Seconds()), "scope": strings.Join(g.scopes, " ")}
 	if slices.Contains(g.scopes, "offline_access") {
 		refresh := randomString()
 		d.state.mu.Lock()
@@ -449,7 +498,16 @@ func (d *Issuer) userTokens(g *grant) (map[string]any, *oauthError) {
 // clientCredentials answers a machine-to-machine client as Auth0 does,
 // errors included: its scopes and permissions, for an audience it names, and
 // for an organization, by ID or name, among those its grant lists.
-func (d *Issuer) clientCredentials(r *http.Request, params url.Values) (map[string]any, *oauthError) {
+// tokenType is "DPoP" for a token bound to a key, as Auth0 answers and
+// auth0-spa-js reads it (case included), and "Bearer" otherwise.
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+func (d *Issuer) clientCredentials(r *http.Request, params url.Values, jkt string) (map[string]any, *oauthError) {
 	id, secret := params.Get("client_id"), params.Get("client_secret")
 	if basicID, basicSecret, ok := r.BasicAuth(); ok {
 		id, secret = basicID, basicSecret
@@ -474,11 +532,11 @@ func (d *Issuer) clientCredentials(r *http.Request, params url.Values) (map[stri
 	if permissions == nil {
 		permissions = []string{}
 	}
-	access, err := d.AccessToken(TokenRequest{Subject: client.ClientID + "@clients", Audience: audience, ClientID: client.ClientID, Scopes: client.Scopes, Permissions: permissions, Organization: organization, TTL: AccessTokenLifetime})
+	access, err := d.AccessToken(TokenRequest{Subject: client.ClientID + "@clients", Audience: audience, ClientID: client.ClientID, Scopes: client.Scopes, Permissions: permissions, Organization: organization, Confirmation: jkt, TTL: AccessTokenLifetime})
 	if err != nil {
 		return nil, newOAuthError(http.StatusInternalServerError, "server_error", "%v", err)
 	}
-	return map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": int(AccessTokenLifetime.Seconds()), "scope": strings.Join(client.Scopes, " ")}, nil
+	return map[string]any{"access_token": access, "token_type": tokenType(jkt), "expires_in": int(AccessTokenLifetime.Seconds()), "scope": strings.Join(client.Scopes, " ")}, nil
 }
 
 // userinfo is /userinfo: the signed-in user's profile, for an access token

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/auth0-http-api/cdk/internal/dpop"
 )
 
 // Issuer serves discovery and a key set for one RSA key, and mints RS256
@@ -36,6 +38,9 @@ type Issuer struct {
 	// the client-credentials grant take an organization's name, as an Auth0
 	// tenant does with "allow_organization_name_in_authentication_api" on.
 	OrganizationName bool
+	// RequireDPoP refuses a token request without a DPoP proof, as Auth0 does
+	// for an API whose proof-of-possession is required.
+	RequireDPoP bool
 
 	key   *rsa.PrivateKey
 	keyID string
@@ -117,6 +122,7 @@ func (d *Issuer) discovery() map[string]any {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"dpop_signing_alg_values_supported":     dpop.Algorithms,
 		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_post", "client_secret_basic"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported":                      []string{"sub", "name", "email", "nonce"},

@@ -51,7 +51,7 @@ const maxJTILength = 256
 
 // Request is what a proof must be for: the request's method, its URL as
 // the server was called (query and fragment are ignored), and the access
-// token sent with it.
+// token sent with it, "" at a token endpoint, where the proof has no ath.
 type Request struct {
 	Method, URL, AccessToken string
 }
@@ -138,7 +138,9 @@ func Check(header string, req Request, now time.Time) (*Proof, error) {
 		return nil, fmt.Errorf("the DPoP proof is stale: made more than %s ago (iat)", MaxAge)
 	case issued.After(now.Add(MaxSkew)):
 		return nil, errors.New("the DPoP proof is made in the future (iat)")
-	case claims.ATH != TokenHash(req.AccessToken):
+	case req.AccessToken == "" && claims.ATH != "":
+		return nil, errors.New("the DPoP proof names an access token (ath), and none is sent")
+	case req.AccessToken != "" && claims.ATH != TokenHash(req.AccessToken):
 		return nil, errors.New("the DPoP proof is for another access token (ath)")
 	}
 	return &Proof{JTI: claims.JTI, IssuedAt: issued, Thumbprint: thumbprint}, nil
