@@ -93,7 +93,7 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 
 	// The metadata's documentation is the local page's OpenAPI document.
 	functionEnvironment := map[string]string{apitemplate.ResourceDocumentationVariable: stack.PageURL + "openapi.json"}
-	if requiresDPoP(api) {
+	if api.RequiresDPoP() {
 		dynamo, err := standInReplayTable()
 		if err != nil {
 			webListener.Close()

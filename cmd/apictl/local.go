@@ -78,7 +78,7 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 		}
 		maps.Copy(functionEnvironment, kms)
 	}
-	if requiresDPoP(api) {
+	if api.RequiresDPoP() {
 		dynamo, err := standInReplayTable()
 		if err != nil {
 			fmt.Fprintln(stderr, "apictl local:", err)
@@ -158,7 +158,7 @@ func printCurlLines(w io.Writer, base, stage string, api *apitemplate.API, dev *
 			continue
 		}
 		path := call.route.SamplePath()
-		if !call.route.Public() && requiresDPoP(api) {
+		if !call.route.Public() && api.RequiresDPoP() {
 			// A bearer token is refused here: the line that makes a bound
 			// token and a fresh proof, each good once, for a minute.
 			fmt.Fprintf(w, "# %s: %s (DPoP: run it for a token and a curl line with a fresh proof)\ngo run ./cmd/apictl token --dpop .local/dpop-key.pem --stage %s --method %s --url %s%s\n",
@@ -201,16 +201,6 @@ func printCurlLines(w io.Writer, base, stage string, api *apitemplate.API, dev *
 func isOwnIssuer(api *apitemplate.API) bool {
 	for _, fn := range api.Functions {
 		if _, ok := fn.Environment[keyset.KeyARNsVariable]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// requiresDPoP tells whether the stage requires DPoP: its authorizer is told so.
-func requiresDPoP(api *apitemplate.API) bool {
-	for _, fn := range api.Functions {
-		if fn.Environment[apitemplate.DPoPVariable] == apitemplate.DPoPRequired {
 			return true
 		}
 	}

@@ -273,6 +273,7 @@ func TestCurlLinesUseAPathTheRouteMatches(t *testing.T) {
 	}
 	// On a stage that requires DPoP, a private route's line makes a bound
 	// token and a proof; a public route's is still a plain curl.
+	api.LambdaAuthorizers = map[string]apitemplate.LambdaAuthorizer{"Permissions": {Function: "Authorizer"}}
 	api.Functions = map[string]apitemplate.Function{"Authorizer": {Environment: map[string]string{apitemplate.DPoPVariable: apitemplate.DPoPRequired}}}
 	out.Reset()
 	if err := printCurlLines(&out, "http://127.0.0.1:3000", "dev", api, dev); err != nil {

@@ -91,7 +91,7 @@ func (p *project) devIssuer(port int, api *apitemplate.API) (*devissuer.Issuer, 
 	if api != nil {
 		// Tokens for the stage's audiences, bound to a DPoP key where it
 		// requires one, as its Auth0 API would give them.
-		dev.Audiences, dev.RequireDPoP = api.Audience, requiresDPoP(api)
+		dev.Audiences, dev.RequireDPoP = api.Audience, api.RequiresDPoP()
 	}
 	// As a tenant with allow_organization_name_in_authentication_api on: the
 	// page's organization box takes a name, and tokens show it as org_name.

@@ -135,6 +135,17 @@ const (
 	APISchemeVariable   = "API_SCHEME"
 )
 
+// RequiresDPoP tells whether the stage requires DPoP: its Lambda
+// authorizer's function is told so.
+func (a *API) RequiresDPoP() bool {
+	for _, authorizer := range a.LambdaAuthorizers {
+		if a.Functions[authorizer.Function].Environment[DPoPVariable] == DPoPRequired {
+			return true
+		}
+	}
+	return false
+}
+
 // The environment of the function that serves the stage's Protected Resource
 // Metadata (RFC 9728), written at synth: the document derived from the route
 // table, as JSON, without the authorization server, which is the function's

@@ -2,6 +2,7 @@ package auth0tenant
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -268,6 +269,39 @@ func TestAStageThatIsItsOwnIssuerIsRefused(t *testing.T) {
 func TestALimitedScopeNoRouteRequiresIsRefused(t *testing.T) {
 	if _, err := Want("dev", stage(t, "dev"), "", []string{"read:nothing"}); err == nil || !strings.Contains(err.Error(), `limited scope "read:nothing" is required by no route: choose among read:admin read:user write:user`) {
 		t.Errorf("%v", err)
+	}
+}
+
+// A stage that requires DPoP makes the API require DPoP-bound tokens of
+// every client, as Auth0's proof_of_possession says it; a plan after the
+// apply is in step, and a tenant that let it go gets it back.
+func TestADPoPStageRequiresProofOfPossession(t *testing.T) {
+	tenant := auth0standin.Start(t, "mgmt", "mgmt-secret", ManagementScopes...)
+	m := connect(t, tenant)
+	api := stage(t, "dev")
+	for _, authorizer := range api.LambdaAuthorizers {
+		api.Functions[authorizer.Function].Environment[apitemplate.DPoPVariable] = apitemplate.DPoPRequired
+	}
+	if got := summaries(plan(t, m, want(t, api))); !strings.Contains(got, "+ API https://dev.api.example.com: create (RS256, 3 scopes, RBAC with permissions in the token, offline access, DPoP required)") {
+		t.Errorf("plan:\n%s", got)
+	}
+	apply(t, m, plan(t, m, want(t, api)), false)
+	pop := func() any {
+		tenant.Mu.Lock()
+		defer tenant.Mu.Unlock()
+		return tenant.ResourceServers[0]["proof_of_possession"]
+	}
+	if got, _ := json.Marshal(pop()); string(got) != `{"mechanism":"dpop","required":true,"required_for":"all_clients"}` {
+		t.Errorf("proof_of_possession %s", got)
+	}
+	if got := summaries(plan(t, m, want(t, api))); strings.Contains(got, "~ API") {
+		t.Errorf("after the apply, the API still differs:\n%s", got)
+	}
+	tenant.Mu.Lock()
+	delete(tenant.ResourceServers[0], "proof_of_possession")
+	tenant.Mu.Unlock()
+	if got := summaries(plan(t, m, want(t, api))); !strings.Contains(got, `proof of possession "", required false for "" → DPoP, required for all clients (the stage requires DPoP)`) {
+		t.Errorf("a tenant without it:\n%s", got)
 	}
 }
 

@@ -61,6 +61,9 @@ type API struct {
 	RBAC bool
 	// OfflineAccess lets the page ask for refresh tokens.
 	OfflineAccess bool
+	// DPoP requires DPoP-bound tokens of every client: the stage requires
+	// DPoP (docs/dpop.md).
+	DPoP bool
 }
 
 // Scope is one scope or permission of the API, described by the routes that
@@ -103,7 +106,7 @@ func Want(stage string, api *apitemplate.API, webURL string, limited []string) (
 		return Desired{}, fmt.Errorf("stage %s: the template's JWT authorizer has no audience", stage)
 	}
 	name := "auth0-http-api " + stage
-	want := Desired{Stage: stage, API: API{Name: name, Identifier: api.Audience[0]}}
+	want := Desired{Stage: stage, API: API{Name: name, Identifier: api.Audience[0], DPoP: api.RequiresDPoP()}}
 	metadata, err := api.ResourceMetadata()
 	if err != nil {
 		return Desired{}, fmt.Errorf("stage %s: %w", stage, err)

@@ -89,12 +89,16 @@ func planAPI(ctx context.Context, m *management.Management, want Desired) ([]Cha
 	if want.API.OfflineAccess {
 		wanted.AllowOfflineAccess = ptr(true)
 	}
+	if want.API.DPoP {
+		wanted.ProofOfPossession = &management.ResourceServerProofOfPossession{Mechanism: ptr("dpop"), Required: ptr(true), RequiredFor: ptr("all_clients")}
+	}
 	current, err := m.ResourceServer.Read(ctx, want.API.Identifier)
 	var notFound management.Error
 	if errors.As(err, &notFound) && notFound.Status() == 404 {
 		return []Change{{
-			Summary: fmt.Sprintf("+ API %s: create (RS256, %d scopes%s%s)", want.API.Identifier, len(want.API.Scopes),
-				map[bool]string{true: ", RBAC with permissions in the token"}[want.API.RBAC], map[bool]string{true: ", offline access"}[want.API.OfflineAccess]),
+			Summary: fmt.Sprintf("+ API %s: create (RS256, %d scopes%s%s%s)", want.API.Identifier, len(want.API.Scopes),
+				map[bool]string{true: ", RBAC with permissions in the token"}[want.API.RBAC], map[bool]string{true: ", offline access"}[want.API.OfflineAccess],
+				map[bool]string{true: ", DPoP required"}[want.API.DPoP]),
 			Details: scopeLines("+ scope", want.API.Scopes),
 			apply:   func(ctx context.Context, s *session) error { return s.m.ResourceServer.Create(ctx, wanted) },
 		}}, nil
@@ -114,6 +118,10 @@ func planAPI(ctx context.Context, m *management.Management, want Desired) ([]Cha
 	}
 	if want.API.OfflineAccess && !current.GetAllowOfflineAccess() {
 		details, update.AllowOfflineAccess = append(details, "offline access false → true (the page signs in with refresh tokens)"), wanted.AllowOfflineAccess
+	}
+	if pop := current.GetProofOfPossession(); want.API.DPoP && (pop.GetMechanism() != "dpop" || !pop.GetRequired() || pop.GetRequiredFor() != "all_clients") {
+		details = append(details, fmt.Sprintf("proof of possession %q, required %t for %q → DPoP, required for all clients (the stage requires DPoP)", pop.GetMechanism(), pop.GetRequired(), pop.GetRequiredFor()))
+		update.ProofOfPossession = wanted.ProofOfPossession
 	}
 	have := map[string]string{}
 	for _, scope := range current.GetScopes() {
