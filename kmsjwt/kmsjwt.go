@@ -48,6 +48,9 @@ type Grant struct {
 	// Organization is the org_id, as Auth0 writes it for a token issued for
 	// an organization; "" leaves the claim out.
 	Organization string
+	// Confirmation binds the token to a DPoP key: its RFC 7638 thumbprint
+	// becomes cnf.jkt (RFC 9449 §6.1); "" mints a bearer token.
+	Confirmation string
 }
 
 // Mint signs a token for grant: iss, aud, sub, scope, permissions, org_id,
@@ -76,6 +79,9 @@ func (s *Signer) Mint(ctx context.Context, grant Grant) (string, error) {
 	}
 	if grant.Organization != "" {
 		claims["org_id"] = grant.Organization
+	}
+	if grant.Confirmation != "" {
+		claims["cnf"] = map[string]string{"jkt": grant.Confirmation}
 	}
 	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kmsapi.KeyID(s.KeyARN)})
 	payload, _ := json.Marshal(claims)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/dpop"
 	"github.com/auth0-http-api/cdk/kmsjwt"
 )
 
@@ -33,7 +35,7 @@ func kmsSigner(ctx context.Context, outputs map[string]string, api *apitemplate.
 
 // kmsSmokeTokens mints the smoke check's two tokens: one holding every scope
 // and permission the routes require, and one with only the first scope.
-func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemplate.API) (full, limited *smokeToken, organizations []*smokeToken, err error) {
+func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemplate.API, key *ecdsa.PrivateKey) (full, limited *smokeToken, organizations []*smokeToken, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), client.Timeout)
 	defer cancel()
 	signer, err := kmsSigner(ctx, outputs, api)
@@ -47,12 +49,17 @@ func kmsSmokeTokens(client *http.Client, outputs map[string]string, api *apitemp
 	}
 	slices.Sort(scopes)
 	scopes, permissions = slices.Compact(scopes), slices.Compact(slices.Sorted(slices.Values(permissions)))
+	var jkt string
+	if key != nil {
+		jkt, _ = dpop.Thumbprint(&key.PublicKey)
+	}
 	mint := func(grant kmsjwt.Grant) (*smokeToken, error) {
+		grant.Confirmation = jkt
 		raw, err := signer.Mint(ctx, grant)
 		if err != nil {
 			return nil, err
 		}
-		return smokeTokenFrom(client, raw, "", "", "", "", "")
+		return smokeTokenFrom(client, raw, "", "", "", "", "", key)
 	}
 	if full, err = mint(kmsjwt.Grant{Subject: "apictl-smoke", Scopes: scopes, Permissions: permissions}); err != nil {
 		return nil, nil, nil, err

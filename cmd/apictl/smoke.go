@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +20,7 @@ import (
 	"unicode"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/dpop"
 	"github.com/auth0-http-api/cdk/internal/jwtauth"
 	"github.com/auth0-http-api/cdk/internal/wire"
 )
@@ -27,6 +31,9 @@ type smokeToken struct {
 	sub     string
 	iss     string        // the issuer, which the stage's metadata must name
 	granted jwtauth.Token // its scopes and permissions, read without verifying it
+	// key is the DPoP key the token is bound to, on a stage that requires
+	// DPoP; nil for a bearer token.
+	key *ecdsa.PrivateKey
 }
 
 // String shows at most the token's last 6 characters: output may land in CI logs.
@@ -50,6 +57,11 @@ type smokeCheck struct {
 	// metadata is the Protected Resource Metadata the answer must be, on
 	// the route that serves it.
 	metadata *wire.ProtectedResourceMetadata
+	// proofKey, on a stage that requires DPoP, signs a fresh proof for the
+	// request as it is sent. replay sends the request twice with one proof:
+	// the first must pass, and the second answer is the one checked.
+	proofKey *ecdsa.PrivateKey
+	replay   bool
 }
 
 func runSmoke(args []string, stdout, stderr io.Writer) int {
@@ -62,6 +74,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 	limitedToken := flags.String("limited-token", "", "an access token with fewer scopes, instead of AUTH0_LIMITED_CLIENT_ID/AUTH0_LIMITED_CLIENT_SECRET")
 	organizations := flags.String("organizations", os.Getenv("SMOKE_ORGANIZATIONS"), "two Auth0 organization IDs, comma-separated, for which the full client gets a token each: each must reach its own organization's routes and be refused on the other's (default $SMOKE_ORGANIZATIONS)")
 	timeout := flags.Duration("timeout", 5*time.Second, "the time limit of each network call")
+	dpopKeyFile := flags.String("dpop-key", "", "on a stage that requires DPoP: the key that --token and --limited-token are bound to, as `apictl token --dpop` keeps it")
 	if flags.Parse(args) != nil {
 		return 2
 	}
@@ -95,13 +108,29 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		},
 	}
 
+	// On a stage that requires DPoP, every token smoke gets is bound to a key
+	// of this run, or, for the tokens given, to --dpop-key's.
+	var key *ecdsa.PrivateKey
+	if api.RequiresDPoP() {
+		switch {
+		case *dpopKeyFile != "":
+			key, err = loadDPoPKey(*dpopKeyFile)
+		case *fullToken != "" || *limitedToken != "":
+			err = errors.New("the stage requires DPoP: give --dpop-key, the key that --token and --limited-token are bound to")
+		default:
+			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
 	var full, limited *smokeToken
 	var orgTokens []*smokeToken
 	if keyARN := outs["IssuerKeyArn"]; keyARN != "" && *fullToken == "" && os.Getenv("AUTH0_CLIENT_ID") == "" {
 		// The stage is its own issuer: it mints its tokens through KMS, one
 		// with everything the routes require, one with less, and one for
 		// each of two organizations.
-		if full, limited, orgTokens, err = kmsSmokeTokens(client, outs, api); err != nil {
+		if full, limited, orgTokens, err = kmsSmokeTokens(client, outs, api, key); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -115,13 +144,13 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 		if err := jwtauth.CheckIssuerURL("--token-url", *tokenURL); err != nil {
 			return fail(err)
 		}
-		if full, err = smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], ""); err != nil {
+		if full, err = smokeTokenFrom(client, *fullToken, "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], "", key); err != nil {
 			return fail(err)
 		}
 		if full == nil {
 			return fail(errors.New("no token: set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (a machine-to-machine application authorized for the API), or pass --token"))
 		}
-		if limited, err = smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0], ""); err != nil {
+		if limited, err = smokeTokenFrom(client, *limitedToken, "AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", *tokenURL, api.Audience[0], "", key); err != nil {
 			return fail(err)
 		}
 		if *organizations != "" {
@@ -133,7 +162,7 @@ func runSmoke(args []string, stdout, stderr io.Writer) int {
 				return fail(errors.New("--organizations needs AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: smoke asks Auth0 for a token of that client for each organization"))
 			}
 			for _, id := range ids {
-				token, err := smokeTokenFrom(client, "", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], id)
+				token, err := smokeTokenFrom(client, "", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", *tokenURL, api.Audience[0], id, key)
 				if err != nil {
 					return fail(fmt.Errorf("organization %s: %w", printable(id), err))
 				}
@@ -221,6 +250,17 @@ func expectedMetadata(api *apitemplate.API, full *smokeToken, outputs map[string
 // metadata's route must answer metadata.
 func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []*smokeToken, metadata *wire.ProtectedResourceMetadata) []smokeCheck {
 	var checks []smokeCheck
+	// with sends token as the stage takes it: under DPoP with a proof of its
+	// key, on a stage that requires DPoP, or as a bearer token.
+	with := func(check smokeCheck, token *smokeToken) smokeCheck {
+		if token.key != nil {
+			check.header, check.proofKey = "DPoP "+token.raw, token.key
+		} else {
+			check.header = "Bearer " + token.raw
+		}
+		return check
+	}
+	dpopChecked := false
 	for _, route := range api.Routes {
 		sample := route.SamplePath()
 		if route.Public() {
@@ -239,17 +279,29 @@ func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []
 		}
 		checks = append(checks,
 			smokeCheck{route: route, path: sample, name: "no token", want: 401},
-			smokeCheck{route: route, path: sample, name: "malformed token", header: "Bearer not.a.jwt", want: refused})
+			with(smokeCheck{route: route, path: sample, name: "malformed token", want: refused}, &smokeToken{raw: "not.a.jwt", key: full.key}))
+		if full.key != nil && !dpopChecked && route.Organization == "" && route.Allows(&full.granted, sample) {
+			// What DPoP refuses, on the first route the full token passes:
+			// a proof used twice, the bound token as a bearer token, and a
+			// request without a proof, which API Gateway answers itself.
+			dpopChecked = true
+			own := with(smokeCheck{route: route, path: sample, want: 403}, full)
+			replayed, bearer, proofless := own, own, own
+			replayed.name, replayed.replay = "DPoP, the same proof again", true
+			bearer.name, bearer.header = "DPoP, the bound token as Bearer", "Bearer "+full.raw
+			proofless.name, proofless.proofKey, proofless.want = "DPoP, no proof", nil, 401
+			checks = append(checks, replayed, bearer, proofless)
+		}
 		if route.Organization != "" {
-			checks = append(checks, smokeCheck{route: route, path: sample, name: "full token, no organization", header: "Bearer " + full.raw, want: 403})
+			checks = append(checks, with(smokeCheck{route: route, path: sample, name: "full token, no organization", want: 403}, full))
 			for i, token := range organizations {
 				own, other := token.granted.Organization, organizations[(i+1)%len(organizations)].granted.Organization
-				check := smokeCheck{route: route, path: route.PathFor(own), name: "organization " + own + ", its own", header: "Bearer " + token.raw, want: 403}
+				check := with(smokeCheck{route: route, path: route.PathFor(own), name: "organization " + own + ", its own", want: 403}, token)
 				if route.Allows(&token.granted, check.path) {
 					check.token, check.want = token, 200
 				}
 				checks = append(checks, check,
-					smokeCheck{route: route, path: route.PathFor(other), name: "organization " + own + ", on " + other + "'s", header: "Bearer " + token.raw, want: 403})
+					with(smokeCheck{route: route, path: route.PathFor(other), name: "organization " + own + ", on " + other + "'s", want: 403}, token))
 			}
 			continue
 		}
@@ -257,9 +309,9 @@ func planSmoke(api *apitemplate.API, full, limited *smokeToken, organizations []
 		if len(route.Requires()) > 0 {
 			name = "full token, needs one of " + strings.Join(route.Requires(), " ")
 		}
-		checks = append(checks, smokeCheck{route: route, path: sample, name: name, header: "Bearer " + full.raw, token: full, want: 200})
+		checks = append(checks, with(smokeCheck{route: route, path: sample, name: name, token: full, want: 200}, full))
 		if limited != nil && len(route.Requires()) > 0 {
-			check := smokeCheck{route: route, path: sample, name: "limited token", header: "Bearer " + limited.raw, want: 403}
+			check := with(smokeCheck{route: route, path: sample, name: "limited token", want: 403}, limited)
 			if route.Allows(&limited.granted, sample) {
 				check.token, check.want = limited, 200
 			}
@@ -276,16 +328,40 @@ func (c smokeCheck) run(client *http.Client, base string) (int, string, error) {
 	if method == "ANY" {
 		method = "GET"
 	}
-	req, _ := http.NewRequest(method, base+c.path, nil)
-	if c.header != "" {
-		req.Header.Set("Authorization", c.header)
+	var proof string
+	if c.proofKey != nil {
+		_, token, _ := strings.Cut(c.header, " ")
+		proof, _ = dpop.NewProof(c.proofKey, method, base+c.path, token, time.Now())
 	}
-	resp, err := client.Do(req)
+	send := func() (*http.Response, []byte, error) {
+		req, _ := http.NewRequest(method, base+c.path, nil)
+		if c.header != "" {
+			req.Header.Set("Authorization", c.header)
+		}
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp, body, nil
+	}
+	if c.replay {
+		first, _, err := send()
+		if err != nil {
+			return 0, "", err
+		}
+		if first.StatusCode != http.StatusOK {
+			return first.StatusCode, fmt.Sprintf("the proof's first use answered %d, want 200: nothing to replay", first.StatusCode), nil
+		}
+	}
+	resp, body, err := send()
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != c.want {
 		return resp.StatusCode, fmt.Sprintf("answered %d, the template says %d", resp.StatusCode, c.want), nil
 	}
@@ -384,7 +460,7 @@ func deployedURL(outputs map[string]string, path, stage, stack string) (string, 
 // smokeTokenFrom takes the given token, or gets one from the client-credentials
 // grant when the environment names a client, for organization unless it is "";
 // it returns nil when neither is set.
-func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audience, organization string) (*smokeToken, error) {
+func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audience, organization string, key *ecdsa.PrivateKey) (*smokeToken, error) {
 	raw := given
 	if raw == "" {
 		id, secret := os.Getenv(idVar), os.Getenv(secretVar)
@@ -395,7 +471,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 			return nil, fmt.Errorf("set both %s and %s", idVar, secretVar)
 		}
 		var err error
-		if raw, err = clientCredentials(client, tokenURL, id, secret, audience, organization); err != nil {
+		if raw, err = clientCredentials(client, tokenURL, id, secret, audience, organization, key); err != nil {
 			return nil, fmt.Errorf("%s: %w", idVar, err)
 		}
 	}
@@ -414,7 +490,7 @@ func smokeTokenFrom(client *http.Client, given, idVar, secretVar, tokenURL, audi
 	if err != nil || json.Unmarshal(payload, &claims) != nil {
 		return nil, errors.New("the token's claims cannot be read")
 	}
-	return &smokeToken{raw: raw, sub: claims.Sub, iss: claims.Iss, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions, Organization: claims.Organization}}, nil
+	return &smokeToken{raw: raw, sub: claims.Sub, iss: claims.Iss, key: key, granted: jwtauth.Token{Scopes: strings.Fields(claims.Scope), Permissions: claims.Permissions, Organization: claims.Organization}}, nil
 }
 
 // printable is remote text fit for a terminal: control characters, which
@@ -434,14 +510,24 @@ func printable(text string) string {
 }
 
 // clientCredentials asks Auth0 for an access token for audience, issued for
-// organization unless it is "".
-func clientCredentials(client *http.Client, tokenURL, id, secret, audience, organization string) (string, error) {
+// organization unless it is "", and bound to key with a DPoP proof unless it
+// is nil.
+func clientCredentials(client *http.Client, tokenURL, id, secret, audience, organization string, key *ecdsa.PrivateKey) (string, error) {
 	fields := map[string]string{"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": audience}
 	if organization != "" {
 		fields["organization"] = organization
 	}
-	request, _ := json.Marshal(fields)
-	resp, err := client.Post(tokenURL, "application/json", bytes.NewReader(request))
+	body, _ := json.Marshal(fields)
+	request, _ := http.NewRequest(http.MethodPost, tokenURL, bytes.NewReader(body))
+	request.Header.Set("Content-Type", "application/json")
+	if key != nil {
+		proof, err := dpop.NewProof(key, http.MethodPost, tokenURL, "", time.Now())
+		if err != nil {
+			return "", err
+		}
+		request.Header.Set("DPoP", proof)
+	}
+	resp, err := client.Do(request)
 	if err != nil {
 		return "", fmt.Errorf("cannot reach the token endpoint %s: %v", tokenURL, err)
 	}
@@ -451,8 +537,8 @@ func clientCredentials(client *http.Client, tokenURL, id, secret, audience, orga
 		Error            string `json:"error"`
 		ErrorDescription string `json:"error_description"`
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	json.Unmarshal(body, &answer)
+	answerBody, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	json.Unmarshal(answerBody, &answer)
 	if resp.StatusCode != http.StatusOK || answer.AccessToken == "" {
 		return "", fmt.Errorf("the token endpoint %s refused the client credentials (%d): %s: %s", tokenURL, resp.StatusCode, printable(answer.Error), printable(answer.ErrorDescription))
 	}

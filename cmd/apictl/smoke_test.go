@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +23,8 @@ import (
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
 	"github.com/auth0-http-api/cdk/internal/devissuer"
+	"github.com/auth0-http-api/cdk/internal/dpop"
+	"github.com/auth0-http-api/cdk/internal/dynamostandin"
 	"github.com/auth0-http-api/cdk/internal/gobuild"
 	"github.com/auth0-http-api/cdk/internal/localapi"
 	"github.com/auth0-http-api/cdk/internal/testsupport"
@@ -283,7 +289,7 @@ func TestSmokeRefusesANonPositiveTimeout(t *testing.T) {
 
 func TestSmokeAcceptsGivenTokens(t *testing.T) {
 	cdkOut, apiURL, tokenURL := smokeSetup(t, nil)
-	full, err := clientCredentials(http.DefaultClient, tokenURL, "dev-smoke-full", "dev-only-secret-full", "https://dev.api.example.com", "")
+	full, err := clientCredentials(http.DefaultClient, tokenURL, "dev-smoke-full", "dev-only-secret-full", "https://dev.api.example.com", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,5 +406,115 @@ func TestSmokeMintsItsOwnTokensForASelfHostedStage(t *testing.T) {
 	code = run([]string{"token", "--kms", "--stage", "ci", "--cdk-out", cdkOut, "--state-dir", t.TempDir(), "--outputs", outputs}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "kms:Sign was denied") {
 		t.Errorf("apictl token --kms with kms:Sign denied: exit %d, %s", code, errOut.String())
+	}
+}
+
+// dpopVersion is the dev stage as it is with "dpop": "required": every
+// private route on the permissions authorizer, which checks its rule and the
+// proof, the DPoP header among its identity sources, and nothing cached.
+func dpopVersion(t *testing.T, api *apitemplate.API, requireDPoP bool) *apitemplate.API {
+	t.Helper()
+	served := *api
+	served.Routes = slices.Clone(api.Routes)
+	served.Functions = maps.Clone(api.Functions)
+	served.LambdaAuthorizers = maps.Clone(api.LambdaAuthorizers)
+	var id string
+	for authorizerID := range api.LambdaAuthorizers {
+		id = authorizerID
+	}
+	authorizer := served.LambdaAuthorizers[id]
+	authorizer.IdentitySource = append(slices.Clone(authorizer.IdentitySource), "$request.header.DPoP")
+	authorizer.ResultTTLSeconds = 0
+	served.LambdaAuthorizers[id] = authorizer
+	rules := map[string]apitemplate.RouteRule{}
+	for i, route := range served.Routes {
+		if route.Public() {
+			continue
+		}
+		route.AuthorizationType, route.Authorizer = apitemplate.AuthorizationCustom, id
+		rules[route.Key] = route.Rule()
+		served.Routes[i] = route
+	}
+	encoded, _ := json.Marshal(rules)
+	fn := served.Functions[authorizer.Function]
+	fn.Environment = maps.Clone(fn.Environment)
+	fn.Environment[apitemplate.RouteRulesVariable] = string(encoded)
+	if requireDPoP {
+		fn.Environment[apitemplate.DPoPVariable], fn.Environment[apitemplate.APISchemeVariable] = apitemplate.DPoPRequired, "https"
+	}
+	served.Functions[authorizer.Function] = fn
+	return &served
+}
+
+// Smoke's checks on a stage that requires DPoP, against the local API with
+// the real authorizer and the DynamoDB stand-in: every token bound to a key
+// of the run, got with a proof, every call with a fresh proof, and what DPoP
+// refuses: the same proof again, the bound token as Bearer, no proof. Served
+// without DPoP, the same checks fail.
+func TestSmokeOnAStageThatRequiresDPoP(t *testing.T) {
+	cdkOut, _, tokenURL := smokeSetup(t, nil)
+	golden, err := apitemplate.Load(cdkOut, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stand := dynamostandin.New()
+	standServer := httptest.NewServer(stand)
+	t.Cleanup(standServer.Close)
+	stand.URL = standServer.URL
+	stand.AddTable("replay", "id")
+	env := stand.Env()
+	env[apitemplate.ReplayTableVariable] = "replay"
+	root, _ := gobuild.ModuleRoot()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	token := func(idVar, secretVar, organization string) *smokeToken {
+		tok, err := smokeTokenFrom(http.DefaultClient, "", idVar, secretVar, tokenURL, golden.Audience[0], organization, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	full, limited := token("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", ""), token("AUTH0_LIMITED_CLIENT_ID", "AUTH0_LIMITED_CLIENT_SECRET", "")
+	orgs := []*smokeToken{token("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "org_acme000000000001"), token("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "org_globex0000000002")}
+	if jkt, _ := dpop.Thumbprint(&key.PublicKey); !strings.Contains(full.raw, ".") || full.key != key || jkt == "" {
+		t.Fatal("the token is not bound to the run's key")
+	}
+	run := func(requireDPoP bool) map[string]string {
+		local, err := localapi.Start(context.Background(), localapi.Config{
+			Root: root, API: dpopVersion(t, golden, requireDPoP), Issuer: smokeServers.auth0.URL + "/", Addr: "127.0.0.1:0", MaxProcesses: 2,
+			BuildDir: t.TempDir(), FunctionEnvironment: env,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer local.Close()
+		problems := map[string]string{}
+		for _, check := range planSmoke(dpopVersion(t, golden, true), full, limited, orgs, nil) {
+			got, problem, err := check.run(http.DefaultClient, local.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if problem != "" || got != check.want {
+				problems[check.route.Key+": "+check.name] = fmt.Sprintf("%d, %s", got, problem)
+			}
+		}
+		return problems
+	}
+	if problems := run(true); len(problems) > 0 {
+		t.Errorf("checks failed on a stage that requires DPoP: %v", problems)
+	}
+	names := map[string]bool{}
+	for _, check := range planSmoke(dpopVersion(t, golden, true), full, limited, orgs, nil) {
+		names[check.name] = true
+	}
+	for _, want := range []string{"DPoP, the same proof again", "DPoP, the bound token as Bearer", "DPoP, no proof"} {
+		if !names[want] {
+			t.Errorf("no check %q", want)
+		}
+	}
+	if stand.Puts() == 0 {
+		t.Error("no proof was recorded")
+	}
+	if problems := run(false); problems["GET /admin: DPoP, the bound token as Bearer"] == "" || problems["GET /admin: DPoP, the same proof again"] == "" {
+		t.Errorf("served without DPoP, the DPoP checks still pass: %v", problems)
 	}
 }
