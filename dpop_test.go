@@ -51,12 +51,17 @@ func TestAStageThatRequiresDPoP(t *testing.T) {
 		}
 	}
 	template := stackTemplate(t, dev)
+	// The page, and any browser client, may send the proof.
+	template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
+		"CorsConfiguration": assertions.Match_ObjectLike(&map[string]any{"AllowHeaders": []any{"authorization", "content-type", "dpop"}}),
+	})
 	template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
 	template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
-		"BillingMode":             "PAY_PER_REQUEST",
-		"KeySchema":               []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
-		"SSESpecification":        map[string]any{"SSEEnabled": true},
-		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires", "Enabled": true},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"KeySchema":                        []any{map[string]any{"AttributeName": "id", "KeyType": "HASH"}},
+		"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": "expires", "Enabled": true},
 	})
 	template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
 		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
@@ -95,11 +100,14 @@ func TestAStageThatRequiresDPoP(t *testing.T) {
 	if err != nil || metadata == nil || !metadata.DPoPBoundAccessTokensRequired || !slices.Equal(metadata.DPoPSigningAlgValuesSupported, dpop.Algorithms) {
 		t.Errorf("metadata %+v, %v: want DPoP-bound tokens required, with the accepted algorithms", metadata, err)
 	}
-	// The shipped stages require none: their templates have no table.
+	// Of the shipped stages, prod requires DPoP: only its template has a table.
 	for name, stack := range shippedStacks(t) {
-		if strings.Contains(string(stack.Template), "AWS::DynamoDB::Table") {
-			t.Errorf("stage %s has a DPoP replay table", name)
+		if has := strings.Contains(string(stack.Template), "AWS::DynamoDB::Table"); has != shippedStage(t, name).Config.RequiresDPoP() {
+			t.Errorf("stage %s: a DPoP replay table %t, dpop %q", name, has, shippedStage(t, name).Config.DPoP)
 		}
+	}
+	if !shippedStage(t, "prod").Config.RequiresDPoP() {
+		t.Error("the shipped prod does not require DPoP")
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/auth0-http-api/cdk/internal/apitemplate"
+	"github.com/auth0-http-api/cdk/internal/dpop"
 	"github.com/auth0-http-api/cdk/internal/openapi"
 	"github.com/auth0-http-api/cdk/internal/wire"
 	"github.com/auth0-http-api/cdk/stacks"
@@ -549,21 +550,26 @@ func TestAuthorizer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
-				// The JWT authorizer, and the permissions authorizer.
-				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2))
 				// A stage that is its own issuer names its own URL, resolved at deploy time.
 				var issuer any = stage.Issuer
 				if stage.Issuer == "" {
 					issuer = map[string]any{"Fn::Join": assertions.Match_AnyValue()}
 				}
-				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
-					"AuthorizerType": "JWT",
-					"IdentitySource": []any{"$request.header.Authorization"},
-					"JwtConfiguration": map[string]any{
-						"Issuer":   issuer,
-						"Audience": stage.Audiences(),
-					},
-				})
+				if stage.Config.RequiresDPoP() {
+					// Every private route is the permissions authorizer's: no JWT authorizer.
+					template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1))
+				} else {
+					// The JWT authorizer, and the permissions authorizer.
+					template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(2))
+					template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+						"AuthorizerType": "JWT",
+						"IdentitySource": []any{"$request.header.Authorization"},
+						"JwtConfiguration": map[string]any{
+							"Issuer":   issuer,
+							"Audience": stage.Audiences(),
+						},
+					})
+				}
 				template.HasOutput(jsii.String("Issuer"), map[string]any{"Value": issuer})
 				template.HasOutput(jsii.String("Audience"), map[string]any{"Value": strings.Join(stage.Audiences(), ",")})
 				template.HasOutput(jsii.String("ApiUrl"), map[string]any{"Value": assertions.Match_AnyValue()})
@@ -620,6 +626,9 @@ func TestEveryStageServesItsResourceMetadata(t *testing.T) {
 				t.Fatalf("no metadata: %v", err)
 			}
 			want := wire.ProtectedResourceMetadata{Resource: stage.Resource(), ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}, ResourceName: "Auth0-protected HTTP API, stage " + name}
+			if stage.Config.RequiresDPoP() {
+				want.DPoPSigningAlgValuesSupported, want.DPoPBoundAccessTokensRequired = dpop.Algorithms, true
+			}
 			if !reflect.DeepEqual(*metadata, want) {
 				t.Errorf("metadata %+v, want %+v", *metadata, want)
 			}
@@ -644,7 +653,7 @@ func TestRoutesFollowTheRouteTable(t *testing.T) {
 			template := stackTemplate(t, stack)
 			cdkAssert(t, func() {
 				template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(stacks.StageRoutes(stage, stacks.Routes))))
-				for _, route := range stacks.Routes {
+				for _, route := range stacks.StageRoutes(stage, stacks.Routes) {
 					want := map[string]any{
 						"RouteKey":            route.Key(),
 						"AuthorizationType":   "JWT",
@@ -764,16 +773,22 @@ func TestPermissionsAuthorizer(t *testing.T) {
 		stage := shippedStage(t, name)
 		t.Run(name, func(t *testing.T) {
 			template := stackTemplate(t, stack)
+			// Without the route key, an answer cached for one route would be
+			// reused for another route with the same token; without the path,
+			// one organization's answer on another organization's path. With
+			// DPoP, a request without a proof is refused before the call, and
+			// nothing is cached.
+			identitySources, ttl := []any{"$request.header.Authorization", "$context.routeKey", "$context.path"}, stage.Config.PermissionsAuthorizer.ResultTTL()
+			if stage.Config.RequiresDPoP() {
+				identitySources, ttl = append(identitySources, "$request.header.DPoP"), 0
+			}
 			cdkAssert(t, func() {
 				template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 					"AuthorizerType":                 "REQUEST",
 					"AuthorizerPayloadFormatVersion": "2.0",
 					"EnableSimpleResponses":          true,
-					"AuthorizerResultTtlInSeconds":   stage.Config.PermissionsAuthorizer.ResultTTL(),
-					// Without the route key, an answer cached for one route would be
-					// reused for another route with the same token; without the path,
-					// one organization's answer on another organization's path.
-					"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey", "$context.path"},
+					"AuthorizerResultTtlInSeconds":   ttl,
+					"IdentitySource":                 identitySources,
 				})
 			})
 			api, err := apitemplate.Parse(stack.Template)
@@ -782,7 +797,7 @@ func TestPermissionsAuthorizer(t *testing.T) {
 			}
 			var checked int
 			var bound int
-			for _, route := range stacks.Routes {
+			for _, route := range stacks.StageRoutes(stage, stacks.Routes) {
 				if !route.NeedsLambdaAuthorizer() {
 					continue
 				}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,9 +62,10 @@ var leastPaths = map[string]int{
 	"dev: function":                      4,
 	"prod: CloudWatch alarm":             9,
 	"ci: function":                       6, // the logs, and the well-known function reading both keys
-	"ci: signer":                         1,
-	"GitHubDeploy: GitHub Actions of":    3,
-	"GitHubDeploy: role":                 4,
+	"prod: function `PermissionsAuthorizerFunction` → records a proof": 1, // a stage that requires DPoP
+	"ci: signer":                      1,
+	"GitHubDeploy: GitHub Actions of": 3,
+	"GitHubDeploy: role":              4,
 }
 
 // Each kind of broken wiring is caught, and named so that someone who has
@@ -161,6 +163,14 @@ func TestBrokenWiringIsCaught(t *testing.T) {
 		}, "signer `arn:aws:iam::123456789012:role/github-deploy-auth0-http-api` → signs with key `IssuerKeyGeneration1` is REFUSED", []string{
 			"no statement of the key policy of key IssuerKeyGeneration1 allows kms:Sign",
 		}},
+		{"the authorizer may not record proofs", "prod", func(t *testing.T, r map[string]any) {
+			doc := resource(t, r, "PermissionsAuthorizerRoleDefaultPolicy")["PolicyDocument"].(map[string]any)
+			doc["Statement"] = slices.DeleteFunc(doc["Statement"].([]any), func(s any) bool { return s.(map[string]any)["Action"] == "dynamodb:PutItem" })
+		}, "function `PermissionsAuthorizerFunction` → records a proof in table `DPoPReplay` is REFUSED", []string{"calls dynamodb:PutItem on arn:aws:dynamodb:eu-west-1:123456789012:table/"}},
+		{"the authorizer may delete proofs", "prod", func(t *testing.T, r map[string]any) {
+			doc := resource(t, r, "PermissionsAuthorizerRoleDefaultPolicy")["PolicyDocument"].(map[string]any)
+			doc["Statement"] = append(doc["Statement"].([]any), map[string]any{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"})
+		}, "function `PermissionsAuthorizerFunction` → deletes from table `DPoPReplay` is ALLOWED", []string{"a deleted proof could be replayed"}},
 		{"pull requests may deploy", "", func(t *testing.T, r map[string]any) {
 			trust := resource(t, r, "DeployRole")["AssumeRolePolicyDocument"].(map[string]any)
 			trust["Statement"].([]any)[0].(map[string]any)["Condition"] = map[string]any{"StringLike": map[string]any{

@@ -147,7 +147,7 @@ func newHTTPAPI(stack awscdk.Stack, stage Stage, page *webPage) (awsapigatewayv2
 		DefaultAuthorizer: authorizer,
 		// The stage below replaces the implicit one, which has no logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),
-		CorsPreflight:      corsPreflight(origins),
+		CorsPreflight:      corsPreflight(origins, stage.Config.RequiresDPoP()),
 		// With a custom domain, the execute-api address is closed: clients come
 		// through the domain, its TLS policy and its logs, or not at all.
 		DisableExecuteApiEndpoint: jsii.Bool(stage.Config.Domain.Name != ""),
@@ -289,21 +289,18 @@ func newPermissionsAuthorizer(stack awscdk.Stack, stage Stage, issuer string, ro
 // newReplayTable declares the table in which the authorizer records each
 // DPoP proof it accepts, so that no instance accepts it again: on demand,
 // encrypted, and each item deleted by DynamoDB's TTL once its proof is
-// stale. It holds nothing worth a backup or a retention: a proof is stale
-// after a minute.
+// stale. Point-in-time recovery is on, as the policy checks ask: the table
+// holds a few kilobytes at most, so it costs next to nothing. A proof is
+// stale after a minute, so the table is not kept when the stack goes.
 func newReplayTable(stack awscdk.Stack) awsdynamodb.Table {
-	table := awsdynamodb.NewTable(stack, jsii.String("DPoPReplay"), &awsdynamodb.TableProps{
-		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(replay.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
-		TimeToLiveAttribute: jsii.String(replay.ExpiresAttribute),
-		RemovalPolicy:       awscdk.RemovalPolicy_DESTROY,
+	return awsdynamodb.NewTable(stack, jsii.String("DPoPReplay"), &awsdynamodb.TableProps{
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(replay.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:                       awsdynamodb.TableEncryption_AWS_MANAGED,
+		TimeToLiveAttribute:              jsii.String(replay.ExpiresAttribute),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		RemovalPolicy:                    awscdk.RemovalPolicy_DESTROY,
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(table, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-DDB3"),
-		Reason: jsii.String("The DPoP replay table holds each accepted proof's ID for about a minute, until the proof is stale: a point-in-time backup would restore nothing of use."),
-	}}, jsii.Bool(true))
-	return table
 }
 
 // addRoutes adds the route table's routes. Public ones get no authorizer, and
@@ -379,14 +376,20 @@ func addOutputs(stack awscdk.Stack, apiURL *string, issuer string, config Stage)
 	})
 }
 
-func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+// corsPreflight lets the origins call the API with a token, and, on a stage
+// that requires DPoP, with its proof.
+func corsPreflight(origins []string, dpop bool) *awsapigatewayv2.CorsPreflightOptions {
 	if len(origins) == 0 {
 		return nil
+	}
+	headers := []string{"authorization", "content-type"}
+	if dpop {
+		headers = append(headers, "dpop")
 	}
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins: jsii.Strings(origins...),
 		AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_ANY},
-		AllowHeaders: jsii.Strings("authorization", "content-type"),
+		AllowHeaders: jsii.Strings(headers...),
 		MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 	}
 }

@@ -243,6 +243,11 @@ func TemplateAPI(stage Stage, routes []Route) *apitemplate.API {
 		api.Routes = append(api.Routes, route.asTemplate())
 		api.Functions[route.Function] = apitemplate.Function{GoPackage: functionPackage(route.Function)}
 	}
+	if stage.Config.RequiresDPoP() {
+		// As the template's authorizer will be told.
+		api.LambdaAuthorizers = map[string]apitemplate.LambdaAuthorizer{authorizerConstructID: {Function: authorizerConstructID}}
+		api.Functions[authorizerConstructID] = apitemplate.Function{GoPackage: AuthorizerPackage, Environment: map[string]string{apitemplate.DPoPVariable: apitemplate.DPoPRequired}}
+	}
 	slices.SortFunc(api.Routes, func(a, b apitemplate.Route) int { return strings.Compare(a.Key, b.Key) })
 	return api
 }

@@ -248,7 +248,7 @@ func New(api *apitemplate.API, opts Options) (*Document, error) {
 		}
 		doc.Components.Schemas[name] = schema
 		for _, method := range routeMethods(route.Method) {
-			op := operation(route, method, name, opts)
+			op := operation(route, method, name, opts, api.RequiresDPoP())
 			path := openAPIPath(route.Path)
 			if doc.Paths[path] == nil {
 				doc.Paths[path] = map[string]*Operation{}
@@ -371,7 +371,7 @@ func operationID(method, path string) string {
 	return b.String()
 }
 
-func operation(route apitemplate.Route, method, body string, opts Options) *Operation {
+func operation(route apitemplate.Route, method, body string, opts Options, dpopRequired bool) *Operation {
 	op := &Operation{
 		OperationID: operationID(method, openAPIPath(route.Path)),
 		Summary:     route.Summary,
@@ -432,8 +432,12 @@ func operation(route apitemplate.Route, method, body string, opts Options) *Oper
 		if len(rules) == 0 {
 			rules = append(rules, "any valid token")
 		}
-		op.Description = "Checked by the permissions authorizer (a Lambda function): " + strings.Join(rules, "; and ") + ". " +
-			"API Gateway caches the authorizer's answer per token, route and path."
+		op.Description = "Checked by the permissions authorizer (a Lambda function): " + strings.Join(rules, "; and ") + ". "
+		if dpopRequired {
+			op.Description += "The stage requires DPoP (RFC 9449): send a DPoP-bound token as `Authorization: DPoP <token>`, with a new `DPoP` proof for each request; a request without a proof is answered 401, and nothing is cached."
+		} else {
+			op.Description += "API Gateway caches the authorizer's answer per token, route and path."
+		}
 		op.Responses["401"] = Response{Ref: "#/components/responses/NoToken"}
 		op.Responses["403"] = Response{Ref: "#/components/responses/Forbidden"}
 	case len(route.Scopes) == 0:

@@ -77,7 +77,7 @@ func label(id string) string {
 // IssuerKeyArn output.
 func StagePaths(stage string, t *Template, signers []string) ([]Path, error) {
 	b := &builder{stage: stage, t: t, signerARNs: signers}
-	for _, step := range []func() error{b.apiToFunctions, b.alarmsToTopics, b.logsToKeys, b.cloudFrontToBuckets, b.pageDeployments, b.keyReaders, b.signers, b.functionLogs} {
+	for _, step := range []func() error{b.apiToFunctions, b.alarmsToTopics, b.logsToKeys, b.cloudFrontToBuckets, b.pageDeployments, b.keyReaders, b.signers, b.functionLogs, b.replayWriters} {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("stage %s: %w", stage, err)
 		}
@@ -683,6 +683,52 @@ func (b *builder) keyReaders() error {
 			b.add(Path{Name: fmt.Sprintf("function `%s` → reads the public key of key `%s`", label(function), label(key)), Steps: []Request{read}})
 			b.add(Path{Name: fmt.Sprintf("function `%s` → signs with key `%s`", label(function), label(key)), Neighbour: true,
 				Why: "a function that publishes keys must not be able to mint tokens", Steps: []Request{sign}})
+		}
+	}
+	return nil
+}
+
+// replayWriters: the function whose environment names a DynamoDB table, the
+// permissions authorizer of a stage that requires DPoP, records proofs in
+// it, and may neither read nor delete them; no other function may write
+// there.
+func (b *builder) replayWriters() error {
+	for _, table := range b.t.OfType("AWS::DynamoDB::Table") {
+		name, _ := b.t.Ref(table)
+		tableARN, _ := b.t.GetAtt(table, "Arn")
+		for _, function := range b.t.OfType("AWS::Lambda::Function") {
+			env, _ := b.props(function)["Environment"].(map[string]any)
+			variables, err := b.t.Resolve(env["Variables"])
+			if err != nil {
+				return fmt.Errorf("function %s: environment: %w", label(function), err)
+			}
+			values, _ := variables.(map[string]any)
+			writes := false
+			for _, v := range values {
+				if s, _ := v.(string); s == name {
+					writes = true
+				}
+			}
+			role, err := b.roleOfFunction(function)
+			if err != nil {
+				return err
+			}
+			put, err := b.asRole(role, "dynamodb:PutItem", tableARN, nil)
+			if err != nil {
+				return err
+			}
+			if !writes {
+				b.add(Path{Name: fmt.Sprintf("function `%s` → writes table `%s`", label(function), label(table)), Neighbour: true,
+					Why: "only the authorizer records proofs", Steps: []Request{put}})
+				continue
+			}
+			read, _ := b.asRole(role, "dynamodb:GetItem", tableARN, nil)
+			remove, _ := b.asRole(role, "dynamodb:DeleteItem", tableARN, nil)
+			b.add(Path{Name: fmt.Sprintf("function `%s` → records a proof in table `%s`", label(function), label(table)), Steps: []Request{put}})
+			b.add(Path{Name: fmt.Sprintf("function `%s` → reads table `%s`", label(function), label(table)), Neighbour: true,
+				Why: "the authorizer needs no read: its conditional write decides", Steps: []Request{read}})
+			b.add(Path{Name: fmt.Sprintf("function `%s` → deletes from table `%s`", label(function), label(table)), Neighbour: true,
+				Why: "a deleted proof could be replayed", Steps: []Request{remove}})
 		}
 	}
 	return nil

@@ -275,6 +275,8 @@ func (t *Template) Ref(name string) (string, error) {
 		return strings.ToLower(bucket), err
 	case "AWS::SNS::Topic", "AWS::IAM::ManagedPolicy", "AWS::IAM::OIDCProvider":
 		return t.GetAtt(name, "Arn")
+	case "AWS::DynamoDB::Table":
+		return t.name(name, "TableName")
 	}
 	// API, authorizer, integration, key and distribution IDs, and the like.
 	return strings.ToLower(name), nil
@@ -313,6 +315,8 @@ func (t *Template) GetAtt(id, attribute string) (string, error) {
 		return t.name(id, "TopicName")
 	case "AWS::CloudWatch::Alarm.Arn":
 		return t.arn("cloudwatch", region, "alarm:"+ref()), nil
+	case "AWS::DynamoDB::Table.Arn":
+		return t.arn("dynamodb", region, "table/"+ref()), nil
 	case "AWS::S3::Bucket.Arn":
 		return "arn:aws:s3:::" + ref(), nil
 	case "AWS::S3::Bucket.RegionalDomainName":
