@@ -644,16 +644,25 @@ func (b *builder) signingKeys() []string {
 	return keys
 }
 
+// environment is a function's environment variables, resolved.
+func (b *builder) environment(function string) (map[string]any, error) {
+	env, _ := b.props(function)["Environment"].(map[string]any)
+	variables, err := b.t.Resolve(env["Variables"])
+	if err != nil {
+		return nil, fmt.Errorf("function %s: environment: %w", label(function), err)
+	}
+	values, _ := variables.(map[string]any)
+	return values, nil
+}
+
 // keyReaders: a function whose environment names a signing key reads its
 // public key, and may not sign with it.
 func (b *builder) keyReaders() error {
 	for _, function := range b.t.OfType("AWS::Lambda::Function") {
-		env, _ := b.props(function)["Environment"].(map[string]any)
-		variables, err := b.t.Resolve(env["Variables"])
+		values, err := b.environment(function)
 		if err != nil {
-			return fmt.Errorf("function %s: environment: %w", label(function), err)
+			return err
 		}
-		values, _ := variables.(map[string]any)
 		for _, key := range b.signingKeys() {
 			keyARN, _ := b.t.GetAtt(key, "Arn")
 			names := false
@@ -697,12 +706,10 @@ func (b *builder) replayWriters() error {
 		name, _ := b.t.Ref(table)
 		tableARN, _ := b.t.GetAtt(table, "Arn")
 		for _, function := range b.t.OfType("AWS::Lambda::Function") {
-			env, _ := b.props(function)["Environment"].(map[string]any)
-			variables, err := b.t.Resolve(env["Variables"])
+			values, err := b.environment(function)
 			if err != nil {
-				return fmt.Errorf("function %s: environment: %w", label(function), err)
+				return err
 			}
-			values, _ := variables.(map[string]any)
 			writes := false
 			for _, v := range values {
 				if s, _ := v.(string); s == name {
