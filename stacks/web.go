@@ -156,7 +156,7 @@ func (p *webPage) deploy(stack awscdk.Stack, stage Stage, apiURL, serverURL *str
 		panic(err)
 	}
 	api := TemplateAPI(stage, routes)
-	configObject := jsonObject(apitemplate.NewPageConfig(stage.Name, api.Routes, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, stage.Audiences()[0], *apiURL))
+	configObject := jsonObject(apitemplate.NewPageConfig(stage.Name, api, strings.TrimSuffix(stage.Issuer, "/"), stage.Config.Web.Auth0ClientID, *apiURL))
 	doc, err := openapi.New(api, pageDocumentOptions(stage, *serverURL))
 	if err != nil {
 		panic(err)

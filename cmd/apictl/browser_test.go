@@ -31,12 +31,15 @@ type browserRun struct {
 	}
 	TokenShown            bool
 	SignInToFirstAnswerMs int
+	// Binding is what the DPoP stage's page says the token is bound to.
+	Binding string
 }
 
 // TestSignInInChromium runs the local loop (the page, the dev issuer, the
 // local API) and signs in in Debian's Chromium through Auth0's SPA library,
 // as alice and then bob, calling every route: each status must be what the
-// access matrix says for the user's grants.
+// access matrix says for the user's grants. Then alice signs in on prod's,
+// which requires DPoP: the library's key, bound tokens and proofs.
 func TestSignInInChromium(t *testing.T) {
 	t.Parallel() // the browser and Vite run as processes of their own
 	chromium := orDefault(os.Getenv("CHROMIUM"), "/usr/bin/chromium")
@@ -67,6 +70,11 @@ func TestSignInInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stack.Close()
+	dpopStack, err := startDev(ctx, p, devOptions{stage: "prod", webDir: webDir, log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dpopStack.Close()
 
 	// The metadata names the dev issuer, and the page's OpenAPI document.
 	var metadata wire.ProtectedResourceMetadata
@@ -82,7 +90,7 @@ func TestSignInInChromium(t *testing.T) {
 	screenshot := os.Getenv("SCREENSHOT") // make screenshot sets it
 	browser := exec.Command(filepath.Join(bin, "node"), filepath.Join("web", "e2e", "signin.mjs"))
 	browser.Dir = root
-	browser.Env = append(os.Environ(), "PAGE_URL="+stack.PageURL, "CHROMIUM="+chromium, "SCREENSHOT="+screenshot)
+	browser.Env = append(os.Environ(), "PAGE_URL="+stack.PageURL, "DPOP_PAGE_URL="+dpopStack.PageURL, "CHROMIUM="+chromium, "SCREENSHOT="+screenshot)
 	browser.Stderr = os.Stderr
 	out, err := browser.Output()
 	if err != nil {
@@ -94,19 +102,27 @@ func TestSignInInChromium(t *testing.T) {
 	}
 	t.Logf("sign-in to the first API answer: %d ms", run.SignInToFirstAnswerMs)
 
-	api, err := apitemplate.Load(cdkOut, "dev")
+	devAPI, err := apitemplate.Load(cdkOut, "dev")
 	if err != nil {
 		t.Fatal(err)
+	}
+	prodAPI, err := apitemplate.Load(cdkOut, "prod")
+	if err != nil || !prodAPI.RequiresDPoP() {
+		t.Fatalf("prod: %v, or it does not require DPoP", err)
 	}
 	directory, err := devissuer.LoadDirectory(filepath.Join(root, "dev-users.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	requested := strings.Fields(apitemplate.NewPageConfig("dev", api.Routes, "", "", "", "").Scope)
-	if len(run.Runs) != 4 {
-		t.Fatalf("want 4 runs of calls, got %d: %s", len(run.Runs), out)
+	if len(run.Runs) != 5 {
+		t.Fatalf("want 5 runs of calls, got %d: %s", len(run.Runs), out)
 	}
 	for _, r := range run.Runs {
+		api, stage := devAPI, "dev"
+		if r.Name == "alice, DPoP" {
+			api, stage = prodAPI, "prod"
+		}
+		requested := strings.Fields(apitemplate.NewPageConfig(stage, api, "", "", "").Scope)
 		i := slices.IndexFunc(directory.Users, func(u devissuer.User) bool { return u.Name == r.User })
 		if i < 0 {
 			t.Fatalf("%s: no user %s in dev-users.json", r.Name, r.User)
@@ -148,6 +164,12 @@ func TestSignInInChromium(t *testing.T) {
 	}
 	if run.TokenShown {
 		t.Error("the page showed a raw token")
+	}
+	if !strings.HasPrefix(run.Binding, "this browser's DPoP key (cnf.jkt ") {
+		t.Errorf("on prod, the token is bound to %q, want this browser's DPoP key", run.Binding)
+	}
+	if dpop := run.Runs[4]; dpop.Statuses["GET /user"] != 200 || dpop.Statuses["GET /admin"] != 200 {
+		t.Errorf("alice on prod, with DPoP: GET /user %d, GET /admin %d, want 200 and 200", dpop.Statuses["GET /user"], dpop.Statuses["GET /admin"])
 	}
 	alice, aliceInAcme, onGlobex, bob := run.Runs[0], run.Runs[1], run.Runs[2], run.Runs[3]
 	if bob.Statuses["POST /orgs/{orgId}/projects"] != 200 || aliceInAcme.Statuses["GET /admin"] != 403 {

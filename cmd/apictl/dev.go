@@ -121,7 +121,7 @@ func startDev(ctx context.Context, p *project, opts devOptions) (*devStack, erro
 	generated := map[string]func() ([]byte, error){
 		"/config.json": func() ([]byte, error) {
 			api := local.API()
-			return json.Marshal(apitemplate.NewPageConfig(opts.stage, api.Routes, strings.TrimSuffix(dev.URL, "/"), devSPAClient, api.Audience[0], stack.APIURL))
+			return json.Marshal(apitemplate.NewPageConfig(opts.stage, api, strings.TrimSuffix(dev.URL, "/"), devSPAClient, stack.APIURL))
 		},
 		"/openapi.json": func() ([]byte, error) {
 			doc, err := openapi.New(local.API(), openapi.LocalOptions(opts.stage, stack.APIURL, dev.URL))

@@ -41,7 +41,7 @@ func buildApictl(t *testing.T) string {
 func goldenCloudAssembly(t *testing.T) string {
 	t.Helper()
 	cdkOut := filepath.Join(t.TempDir(), "cdk.out")
-	for _, stage := range []string{"dev", "ci"} {
+	for _, stage := range []string{"dev", "ci", "prod"} {
 		template, err := os.ReadFile(filepath.Join("..", "..", "testdata", stage+".template.json"))
 		if err != nil {
 			t.Fatal(err)

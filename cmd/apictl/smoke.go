@@ -393,6 +393,8 @@ func (c smokeCheck) checkMetadata(body []byte) string {
 		return fmt.Sprintf("bearer_methods_supported %q, want %q", got.BearerMethodsSupported, want.BearerMethodsSupported)
 	case got.ResourceDocumentation != want.ResourceDocumentation:
 		return fmt.Sprintf("resource_documentation %q, want %q", printable(got.ResourceDocumentation), want.ResourceDocumentation)
+	case got.DPoPBoundAccessTokensRequired != want.DPoPBoundAccessTokensRequired || !slices.Equal(got.DPoPSigningAlgValuesSupported, want.DPoPSigningAlgValuesSupported):
+		return fmt.Sprintf("dpop_bound_access_tokens_required %t with algorithms %q, the template's are %t with %q", got.DPoPBoundAccessTokensRequired, got.DPoPSigningAlgValuesSupported, want.DPoPBoundAccessTokensRequired, want.DPoPSigningAlgValuesSupported)
 	}
 	return ""
 }

@@ -176,6 +176,7 @@ func TestSmokeChecksTheResourceMetadata(t *testing.T) {
 		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"bearer_methods_supported":["header"]}`:                                   `scopes_supported [], the routes use ["read:user"]`,
 		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"scopes_supported":["read:user"]}`:                                        "bearer_methods_supported",
 		`not json`: "the metadata is not a JSON object",
+		`{"resource":"https://api.example.com","authorization_servers":["https://tenant.example.com/"],"scopes_supported":["read:user"],"bearer_methods_supported":["header"],"dpop_bound_access_tokens_required":true}`: "dpop_bound_access_tokens_required true",
 	} {
 		server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, served) }))
 		status, got, err := check.run(server.Client(), server.URL)

@@ -6,7 +6,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -87,31 +86,6 @@ func permissionsEcho(routeKey string, lambdaContext map[string]any) events.APIGa
 		})
 	}
 	return jsonResponse(http.StatusOK, wire.PermissionsEchoBody{RouteKey: routeKey, Sub: sub, Permissions: permissions, Scope: scope, Organization: organization})
-}
-
-// ProtectedResourceMetadata answers the stage's RFC 9728 document: the one
-// the stack derived from the route table (metadataJSON), naming issuer as the
-// authorization server, and documentation, when given, as the resource's
-// documentation. The local API gives the issuer it trusts, and the page it
-// serves, in their place. Any caller may read and cache it.
-func ProtectedResourceMetadata(metadataJSON, issuer, documentation string) (Handler, error) {
-	var document wire.ProtectedResourceMetadata
-	if err := json.Unmarshal([]byte(metadataJSON), &document); err != nil || document.Resource == "" {
-		return nil, fmt.Errorf("the metadata must be a JSON object with a resource (RFC 9728 §2), got %q", metadataJSON)
-	}
-	if issuer == "" {
-		return nil, errors.New("no issuer: the metadata names the authorization server that issues the API's tokens")
-	}
-	document.AuthorizationServers = []string{issuer}
-	if documentation != "" {
-		document.ResourceDocumentation = documentation
-	}
-	answer := jsonResponse(http.StatusOK, document)
-	// The same for every caller and every request until the next deploy.
-	answer.Headers["cache-control"] = "public, max-age=300"
-	return func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		return answer, nil
-	}, nil
 }
 
 // decodeClaim undoes API Gateway's stringification of one claim: arrays arrive

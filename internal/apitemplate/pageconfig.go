@@ -17,14 +17,18 @@ type PageConfig struct {
 	// Scope is what sign-in requests: OpenID Connect's scopes, offline_access
 	// for refresh tokens, and every scope the routes use.
 	Scope string `json:"scope"`
+	// DPoP: the stage requires DPoP-bound tokens, so the page signs in with
+	// a key of its own and sends a proof with each call (docs/dpop.md).
+	DPoP bool `json:"dpop"`
 }
 
-// NewPageConfig derives the page's configuration; sign-in asks for every
-// scope of routes.
-func NewPageConfig(stage string, routes []Route, domain, clientID, audience, apiURL string) PageConfig {
-	config := PageConfig{Stage: stage, Domain: domain, ClientID: clientID, Audience: audience, APIURL: apiURL}
+// NewPageConfig derives the page's configuration from the stage's API:
+// sign-in asks for every scope of its routes, for its first audience, with
+// DPoP when it requires it.
+func NewPageConfig(stage string, api *API, domain, clientID, apiURL string) PageConfig {
+	config := PageConfig{Stage: stage, Domain: domain, ClientID: clientID, Audience: api.Audience[0], APIURL: apiURL, DPoP: api.RequiresDPoP()}
 	scopes := []string{"openid", "profile", "email", "offline_access"}
-	for _, route := range routes {
+	for _, route := range api.Routes {
 		for _, scope := range route.Scopes {
 			if !slices.Contains(scopes, scope) {
 				scopes = append(scopes, scope)

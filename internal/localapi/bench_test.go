@@ -54,33 +54,14 @@ func BenchmarkLocalAPI(b *testing.B) {
 	for done := 0; done < b.N; {
 		r := routes[(done/block)%len(routes)]
 		n := min(block, b.N-done)
-		latencies := make([]time.Duration, n)
-		var next atomic.Int64
-		var wg sync.WaitGroup
 		started := time.Now()
-		for range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-					req, _ := http.NewRequest("GET", suite.local.URL+r.path, nil)
-					if r.authorization != "" {
-						req.Header.Set("Authorization", r.authorization)
-					}
-					t0 := time.Now()
-					resp, err := client.Do(req)
-					if err != nil || resp.StatusCode != 200 {
-						failed.Add(1)
-					}
-					if err == nil {
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-					}
-					latencies[i] = time.Since(t0)
-				}
-			}()
-		}
-		wg.Wait()
+		latencies := sendBlock(client, clients, n, func(int) *http.Request {
+			req, _ := http.NewRequest("GET", suite.local.URL+r.path, nil)
+			if r.authorization != "" {
+				req.Header.Set("Authorization", r.authorization)
+			}
+			return req
+		}, &failed)
 		r.elapsed += time.Since(started)
 		r.latencies = append(r.latencies, latencies...)
 		done += n
@@ -108,6 +89,36 @@ func BenchmarkLocalAPI(b *testing.B) {
 	if rate["public"] > 0 && rate["organization"] > 0 {
 		b.ReportMetric(rate["organization"]/rate["public"], "organization/public")
 	}
+}
+
+// sendBlock sends n requests, request(i) the i-th, from clients concurrent
+// clients, and returns each one's latency; one that fails or answers other
+// than 200 counts in failed.
+func sendBlock(client *http.Client, clients, n int, request func(i int) *http.Request, failed *atomic.Int64) []time.Duration {
+	latencies := make([]time.Duration, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				req := request(int(i))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil || resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				latencies[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	return latencies
 }
 
 // BenchmarkFunctionInit measures each function's cold start on this machine,

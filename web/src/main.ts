@@ -29,6 +29,8 @@ interface Config {
   audience: string;
   apiUrl: string;
   scope: string;
+  /** The stage requires DPoP: tokens bound to this browser's key, a proof with each call. */
+  dpop: boolean;
 }
 
 /** The part of an OpenAPI 3.1 operation the page reads (`apictl openapi` writes it). */
@@ -170,6 +172,9 @@ async function main() {
       useRefreshTokens: true,
       cacheLocation: "memory",
       authorizeTimeoutInSeconds: 10,
+      // The library keeps a non-extractable key in IndexedDB, names it at
+      // sign-in, and gets tokens bound to it (docs/dpop.md).
+      useDpop: config.dpop,
     });
   } catch (e) {
     notice(`Sign-in cannot start: ${(e as Error).message}`);
@@ -203,6 +208,11 @@ async function main() {
       chips($("scopes"), String(claims.scope ?? "").split(" ").filter(Boolean));
       chips($("permissions"), (claims.permissions as string[] | undefined) ?? []);
       $("claims").textContent = JSON.stringify(claims, null, 2);
+      const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
+      $("binding").textContent =
+        typeof jkt === "string"
+          ? `this browser's DPoP key (cnf.jkt ${jkt}): a copy of the token is useless without it`
+          : "nothing: a bearer token, good for whoever holds it";
       const organization = organizationOf(claims);
       $("org").textContent = organization ? `in ${organization.name}` : "in no organization";
       $("org").title = organization ? `org_id ${organization.id}` : "";
@@ -244,6 +254,9 @@ async function main() {
   signIn.disabled = false;
   signOut.addEventListener("click", () => auth0?.logout({ logoutParams: { returnTo: location.origin + "/" } }));
 
+  // On a stage that requires DPoP, the library's fetcher sends the token as
+  // DPoP with a new proof of this browser's key for each call.
+  const fetcher = auth0 && config.dpop ? auth0.createFetcher({ dpopNonceId: "api" }) : undefined;
   // Each row's call, for the button that calls them all at once: the whole
   // access matrix of the signed-in user at a glance.
   const calls: (() => Promise<void>)[] = [];
@@ -274,7 +287,8 @@ async function main() {
       status.className = "status";
       answer.replaceChildren();
       const headers: Record<string, string> = {};
-      if (auth0 && signedIn && route.auth !== "NONE") {
+      const withToken = signedIn && route.auth !== "NONE";
+      if (auth0 && withToken && !fetcher) {
         try {
           headers.Authorization = `Bearer ${await auth0.getTokenSilently()}`;
         } catch (e) {
@@ -285,7 +299,11 @@ async function main() {
       const path = pathFor(route, pathOrg.value.trim());
       row.dataset.path = path;
       try {
-        const response = await fetch(config.apiUrl.replace(/\/$/, "") + path, { method: route.method === "ANY" ? "GET" : route.method, headers });
+        const url = config.apiUrl.replace(/\/$/, "") + path;
+        const init = { method: route.method === "ANY" ? "GET" : route.method, headers };
+        // The audience is the sign-in's: without it, the library looks for
+        // a token of no audience, and finds none.
+        const response = withToken && fetcher ? await fetcher.fetchWithAuth(url, init, { audience: config.audience }) : await fetch(url, init);
         const text = await response.text();
         status.textContent = String(response.status);
         status.classList.add(response.ok ? "ok" : "bad");
