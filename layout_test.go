@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -74,13 +78,37 @@ func ruleFor(rules []packageRule, pkg string) (packageRule, bool) {
 	return packageRule{}, false
 }
 
-func goList(t *testing.T, args ...string) []string {
-	t.Helper()
-	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+// listedPackage is a package of this module as go list describes it.
+type listedPackage struct {
+	ImportPath, Name string
+	Imports, Deps    []string
+}
+
+// modulePackages lists the module's packages once, for the tests that read
+// them: one go list, beside the syntheses.
+var modulePackages = sync.OnceValues(func() ([]listedPackage, error) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Name,Imports,Deps", "./...").Output()
 	if err != nil {
-		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+		return nil, fmt.Errorf("go list ./...: %w", err)
 	}
-	return strings.Split(strings.TrimSpace(string(out)), "\n")
+	var packages []listedPackage
+	for decoder := json.NewDecoder(bytes.NewReader(out)); decoder.More(); {
+		var p listedPackage
+		if err := decoder.Decode(&p); err != nil {
+			return nil, err
+		}
+		packages = append(packages, p)
+	}
+	return packages, nil
+})
+
+func listPackages(t *testing.T) []listedPackage {
+	t.Helper()
+	packages, err := modulePackages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return packages
 }
 
 // relative is an import path relative to the module, "." for its root, or
@@ -101,15 +129,14 @@ func relative(importPath string) string {
 func TestImportsFollowThePackageMap(t *testing.T) {
 	t.Parallel() // go list, beside the syntheses
 	rules := packageMap(t)
-	for _, line := range goList(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...") {
-		fields := strings.Fields(line)
-		pkg := relative(fields[0])
+	for _, listed := range listPackages(t) {
+		pkg := relative(listed.ImportPath)
 		rule, found := ruleFor(rules, pkg)
 		if !found {
 			t.Errorf("package %s is in no row of README.md's package map: add it", pkg)
 			continue
 		}
-		for _, imported := range fields[1:] {
+		for _, imported := range listed.Imports {
 			dep := relative(imported)
 			if dep != "" && !slices.ContainsFunc(rule.mayImport, func(name string) bool { return matches(name, dep) }) {
 				t.Errorf("%s imports %s, which README.md's package map does not allow (it may import %v)", pkg, dep, rule.mayImport)
@@ -124,16 +151,19 @@ var testSupport = []string{"testing", module + "/internal/testsupport", module +
 // No binary links test support, nor the testing package.
 func TestBinariesLinkNoTestSupport(t *testing.T) {
 	t.Parallel() // go list, beside the syntheses
-	mains := slices.DeleteFunc(goList(t, "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, "./..."), func(s string) bool { return s == "" })
-	if len(mains) < 5 {
-		t.Fatalf("found only the main packages %v", mains)
-	}
-	for _, line := range goList(t, append([]string{"-f", "{{.ImportPath}} {{join .Deps \" \"}}"}, mains...)...) {
-		fields := strings.Fields(line)
-		for _, dep := range fields[1:] {
+	var mains []string
+	for _, listed := range listPackages(t) {
+		if listed.Name != "main" {
+			continue
+		}
+		mains = append(mains, listed.ImportPath)
+		for _, dep := range listed.Deps {
 			if slices.Contains(testSupport, dep) {
-				t.Errorf("the binary %s links %s, which only tests may import", path.Base(fields[0]), dep)
+				t.Errorf("the binary %s links %s, which only tests may import", path.Base(listed.ImportPath), dep)
 			}
 		}
+	}
+	if len(mains) < 5 {
+		t.Fatalf("found only the main packages %v", mains)
 	}
 }

@@ -25,6 +25,12 @@ func main() {
 // to stderr: the CDK CLI shows the app's stderr on synth and deploy, whereas
 // it prints the stacks' warning annotations only for the stacks selected.
 func run(stderr io.Writer) int {
+	// The route table is checked before the CDK starts its runtime, so that
+	// a wrong edit is refused at once, as live reload shows it.
+	if err := routeTableError(); err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
 	defer closeJSII()
 	app := awscdk.NewApp(nil)
 	stages, deploy, err := loadApp(app)
@@ -87,14 +93,20 @@ func synthesize(app awscdk.App, declare func()) (err error) {
 func loadApp(app awscdk.App) ([]stacks.Stage, *stacks.GitHubDeploy, error) {
 	context, _ := app.Node().GetAllContext(nil).(map[string]any)
 	stages, err := stacks.LoadStages(context)
-	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
-		err = errors.Join(err, fmt.Errorf("invalid route table in stacks/routes.go:\n  - %s", strings.Join(problems, "\n  - ")))
-	}
-	if err != nil {
+	if err := errors.Join(err, routeTableError()); err != nil {
 		return nil, nil, err
 	}
 	deploy, err := stacks.LoadGitHubDeploy(context, stages)
 	return stages, deploy, err
+}
+
+// routeTableError is every problem of the route table, as one error; nil
+// when it has none.
+func routeTableError() error {
+	if problems := stacks.ValidateRoutes(stacks.Routes, stacks.Functions); len(problems) > 0 {
+		return fmt.Errorf("invalid route table in stacks/routes.go:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	return nil
 }
 
 // addStages adds every stage to the app and returns their API stacks, keyed by

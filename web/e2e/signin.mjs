@@ -18,8 +18,9 @@ const browser = await chromium.launch({
 });
 const result = { runs: [] };
 try {
-  // A page of its own browser context (its own storage, where Auth0's
-  // library keeps its DPoP key), and what a person does on it.
+  // A page of a browser context of its own, and what a person does on it:
+  // the two dev issuers are both on 127.0.0.1, whose cookies take no port,
+  // so each page's sign-in session needs a cookie jar of its own.
   async function open(url) {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
     page.setDefaultTimeout(15000);
