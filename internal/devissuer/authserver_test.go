@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,9 +29,13 @@ const (
 
 // authServer is the dev issuer with the shipped dev-users.json, on loopback,
 // and a browser-like client that keeps cookies and follows no redirect.
+// testKey signs for every test's issuer: each is a server of its own, and an
+// RSA-2048 key takes 50 ms or more to make.
+var testKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 func authServer(t *testing.T) (*Issuer, *http.Client) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := testKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Flags are the reproducible build flags of what is deployed: no paths, VCS
@@ -62,10 +62,10 @@ func Build(ctx context.Context, root, output, goos, goarch string, pkgs ...strin
 // is hard-linked, or copied across file systems, beside its output and renamed
 // over it: a process may still run the binary that an output names, and then
 // its file cannot be written. So a Start of the local API whose functions have
-// not changed costs one go command that finds nothing to do (a quarter of a
-// second here), instead of one link per function. A lock on the folder keeps
-// two processes (two test packages, or apictl beside a test) from writing one
-// binary at once.
+// not changed costs no link; and when no file of the module changed since
+// the same packages were built there (a stamp file records them), no go
+// command either. A lock on the folder keeps two processes (two test
+// packages, or apictl beside a test) from writing one binary at once.
 func BuildForHost(ctx context.Context, root string, outputs map[string]string) error {
 	built := filepath.Join(root, ".local", "host-build")
 	if err := os.MkdirAll(built, 0o755); err != nil {
@@ -85,21 +85,24 @@ func BuildForHost(ctx context.Context, root string, outputs map[string]string) e
 		byName[name] = pkg
 	}
 	pkgs := slices.Sorted(maps.Values(byName))
-	key := built + "\x00" + strings.Join(pkgs, "\x00")
 	files, err := moduleFiles(root)
 	if err != nil {
 		return err
 	}
-	// When nothing in the module changed since this process built these
-	// packages, go build would find nothing to do: skip its 0.1 s.
-	if !hostBuilds.upToDate(key, files) {
+	// When nothing in the module changed since these packages were built
+	// here, by this process or another, go build would find nothing to do:
+	// skip its 0.1-0.2 s of CPU, which a test suite pays dozens of times.
+	stamp := builtStamp(built, pkgs)
+	if recorded, err := os.ReadFile(stamp); err != nil || string(recorded) != files || !allExist(built, pkgs) {
 		args := append(append([]string{"build"}, hostFlags...), "-o", built+string(filepath.Separator))
 		cmd := GoCommand(ctx, root, append(args, pkgs...)...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s for this machine failed: %v\n%s", strings.Join(pkgs, " "), err, out)
 		}
-		hostBuilds.record(key, files)
+		if err := os.WriteFile(stamp, []byte(files), 0o644); err != nil {
+			return err
+		}
 	}
 	for output, pkg := range outputs {
 		binary := filepath.Join(built, path.Base(pkg))
@@ -113,28 +116,22 @@ func BuildForHost(ctx context.Context, root string, outputs map[string]string) e
 	return nil
 }
 
-// hostBuilds remembers, for this process, the module's files as they were
-// when BuildForHost last built each set of packages. A process that starts
-// several local APIs (a test package starts dozens) then runs go build once
-// per set while nothing changes, instead of once per start. The files are read
-// before the build, so a save during it builds again next time.
-var hostBuilds = builtSets{byKey: map[string]string{}}
-
-type builtSets struct {
-	mu    sync.Mutex
-	byKey map[string]string // folder and packages -> moduleFiles when built
+// builtStamp is the file that records, beside the binaries, the module's
+// files when pkgs were last built into built: one per set of packages, Go
+// toolchain and build environment, since a change of either builds again.
+func builtStamp(built string, pkgs []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(append([]string{runtime.Version(), os.Getenv("GOFLAGS"), os.Getenv("GOEXPERIMENT")}, pkgs...), "\x00")))
+	return filepath.Join(built, fmt.Sprintf(".built-%x", sum[:8]))
 }
 
-func (b *builtSets) upToDate(key, files string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.byKey[key] == files
-}
-
-func (b *builtSets) record(key, files string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.byKey[key] = files
+// allExist tells whether every package's binary is in built.
+func allExist(built string, pkgs []string) bool {
+	for _, pkg := range pkgs {
+		if _, err := os.Stat(filepath.Join(built, path.Base(pkg))); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // moduleFiles sums up every file of the module by path, size and modification
@@ -164,7 +161,7 @@ func moduleFiles(root string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the module's files: %w", err)
 	}
-	return string(sum.Sum(nil)), nil
+	return fmt.Sprintf("%x", sum.Sum(nil)), nil
 }
 
 // place puts a hard link to binary, or a copy of it, at output.
