@@ -113,6 +113,8 @@ budget "JWT check, keys cached" "$(metric BenchmarkVerify "$work/verify.txt" ns/
 budget "permissions authorizer decision, key cached, repeated token" "$(metric BenchmarkAuthorize "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
 echo "permissions authorizer, first sight (RS256): $(metric BenchmarkAuthorizeFirstSight "$work/authorize.txt" ns/op) ns/op"
 budget "permissions authorizer decision on an organization's route, key cached, repeated token" "$(metric BenchmarkAuthorizeOrganization "$work/authorize.txt" ns/op)" "<=" 5000 ns/op
+budget "permissions authorizer decision with DPoP, token cached, proof new" "$(metric BenchmarkAuthorizeDPoP "$work/authorize.txt" ns/op)" "<=" 5000000 ns/op
+echo "local API, DPoP route ÷ JWT route throughput: $(metric BenchmarkLocalAPIDPoP "$work/api.txt" dpop/jwt)"
 budget "token minting, excluding the KMS call" "$(metric BenchmarkMint "$work/mint.txt" ns/op)" "<=" 50000 ns/op
 budget "well-known function, warm key set answer" "$(metric BenchmarkKeySetWarm "$work/keyset.txt" ns/op)" "<=" 10000 ns/op
 budget "OpenAPI document of the dev stage, from its template" "$(metric BenchmarkDocument "$work/openapi.txt" ns/op)" "<=" 50000000 ns/op
