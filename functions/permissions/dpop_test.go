@@ -115,24 +115,28 @@ func TestDPoPRefusals(t *testing.T) {
 		return req
 	}
 	otherKeysProof := other.request(t, "GET /admin", "DPoP", "GET", url).Headers["dpop"]
+	// API Gateway hands the authorizer the path decoded: "/admin%23x" as "/admin#x".
+	decodedHash := client.request(t, "GET /admin", "DPoP", "GET", url)
+	decodedHash.RawPath = "/admin#x"
 	stale, _ := dpop.NewProof(client.key, "GET", url, client.token, time.Now().Add(-2*time.Minute))
 	for name, c := range map[string]struct {
 		req  events.APIGatewayV2CustomAuthorizerV2Request
 		want string
 	}{
-		"a bound token sent as Bearer":    {client.request(t, "GET /admin", "Bearer", "GET", url), "a DPoP-bound token sent as Bearer"},
-		"a bearer token":                  {bearer.request(t, "GET /admin", "Bearer", "GET", url), "a bearer token, on a stage that requires DPoP"},
-		"a bearer token under DPoP":       {bearer.request(t, "GET /admin", "DPoP", "GET", url), "bound to no key (no cnf.jkt)"},
-		"no proof":                        {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), ""), "no DPoP proof"},
-		"two DPoP headers":                {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), otherKeysProof+","+otherKeysProof), "more than one DPoP header"},
-		"another key's proof":             {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), otherKeysProof), "another access token (ath)"},
-		"a proof for another URL":         {client.request(t, "GET /admin", "DPoP", "GET", "https://"+apiDomain+"/user"), "another URL (htu)"},
-		"a proof for another host":        {client.request(t, "GET /admin", "DPoP", "GET", "https://evil.example.com/admin"), "another URL (htu)"},
-		"a proof for another method":      {client.request(t, "GET /admin", "DPoP", "POST", url), "another method (htm)"},
-		"a stale proof":                   {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), stale), "stale"},
-		"a token of another key's client": {withProofOf(other.request(t, "GET /admin", "DPoP", "GET", url), func() string { p, _ := dpop.NewProof(client.key, "GET", url, other.token, time.Now()); return p }()), "signed by another key than the token's (cnf.jkt)"},
-		"the route's permission missing":  {newDPoPClient(t, func(c jwt.MapClaims) { c["permissions"] = []string{} }).request(t, "GET /admin", "DPoP", "GET", url), "read:admin"},
-		"an expired token":                {newDPoPClient(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }).request(t, "GET /admin", "DPoP", "GET", url), "expired"},
+		"a bound token sent as Bearer":      {client.request(t, "GET /admin", "Bearer", "GET", url), "a DPoP-bound token sent as Bearer"},
+		"a bearer token":                    {bearer.request(t, "GET /admin", "Bearer", "GET", url), "a bearer token, on a stage that requires DPoP"},
+		"a bearer token under DPoP":         {bearer.request(t, "GET /admin", "DPoP", "GET", url), "bound to no key (no cnf.jkt)"},
+		"no proof":                          {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), ""), "no DPoP proof"},
+		"two DPoP headers":                  {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), otherKeysProof+","+otherKeysProof), "more than one DPoP header"},
+		"another key's proof":               {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), otherKeysProof), "another access token (ath)"},
+		"a proof for another URL":           {client.request(t, "GET /admin", "DPoP", "GET", "https://"+apiDomain+"/user"), "another URL (htu)"},
+		"a proof for another host":          {client.request(t, "GET /admin", "DPoP", "GET", "https://evil.example.com/admin"), "another URL (htu)"},
+		"a proof for another method":        {client.request(t, "GET /admin", "DPoP", "POST", url), "another method (htm)"},
+		"a proof for /admin, on /admin%23x": {decodedHash, "another URL (htu)"},
+		"a stale proof":                     {withProofOf(client.request(t, "GET /admin", "DPoP", "GET", url), stale), "stale"},
+		"a token of another key's client":   {withProofOf(other.request(t, "GET /admin", "DPoP", "GET", url), func() string { p, _ := dpop.NewProof(client.key, "GET", url, other.token, time.Now()); return p }()), "signed by another key than the token's (cnf.jkt)"},
+		"the route's permission missing":    {newDPoPClient(t, func(c jwt.MapClaims) { c["permissions"] = []string{} }).request(t, "GET /admin", "DPoP", "GET", url), "read:admin"},
+		"an expired token":                  {newDPoPClient(t, func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }).request(t, "GET /admin", "DPoP", "GET", url), "expired"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var log bytes.Buffer

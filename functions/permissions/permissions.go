@@ -190,7 +190,7 @@ func (d *DPoP) check(req events.APIGatewayV2CustomAuthorizerV2Request, scheme, a
 		now = d.Now
 	}
 	proof, err := dpop.Check(req.Headers["dpop"], dpop.Request{
-		Method: req.RequestContext.HTTP.Method, URL: d.Scheme + "://" + req.RequestContext.DomainName + req.RawPath, AccessToken: accessToken,
+		Method: req.RequestContext.HTTP.Method, URL: dpop.RequestURL(d.Scheme, req.RequestContext.DomainName, req.RawPath), AccessToken: accessToken,
 	}, now())
 	if err != nil {
 		return nil, err

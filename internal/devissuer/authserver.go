@@ -333,6 +333,9 @@ func (d *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
+// maxProofs bounds the proofs the token endpoint remembers, each for a minute.
+const maxProofs = 10_000
+
 // tokenProof checks the DPoP proof of a token request, if there is one, as
 // Auth0 does (RFC 9449 §5): one proof, for POST to this endpoint, without
 // ath, and accepted once. It returns the proof key's thumbprint, to which
@@ -352,8 +355,19 @@ func (d *Issuer) tokenProof(r *http.Request) (string, *oauthError) {
 	now := time.Now()
 	d.state.mu.Lock()
 	defer d.state.mu.Unlock()
-	if d.state.proofs == nil || len(d.state.proofs) > 10_000 {
+	if d.state.proofs == nil {
 		d.state.proofs = map[string]time.Time{}
+	}
+	if len(d.state.proofs) >= maxProofs {
+		for seen, expires := range d.state.proofs {
+			if !now.Before(expires) {
+				delete(d.state.proofs, seen)
+			}
+		}
+		// Forgetting live proofs would let one be replayed: refuse instead.
+		if len(d.state.proofs) >= maxProofs {
+			return "", newOAuthError(http.StatusServiceUnavailable, "temporarily_unavailable", "too many DPoP proofs in the last minute")
+		}
 	}
 	key := proof.Thumbprint + "#" + proof.JTI
 	if expires, seen := d.state.proofs[key]; seen && now.Before(expires) {

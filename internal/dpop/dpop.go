@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/url"
 	"slices"
@@ -85,65 +86,59 @@ func Check(header string, req Request, now time.Time) (*Proof, error) {
 	if len(parts) != 3 {
 		return nil, errors.New("the DPoP proof is not a JWT")
 	}
-	var head struct {
-		Typ  string          `json:"typ"`
-		Alg  string          `json:"alg"`
-		JWK  json.RawMessage `json:"jwk"`
-		Crit json.RawMessage `json:"crit"`
+	head, err := decodeSegment(parts[0])
+	if err != nil {
+		return nil, errors.New("the DPoP proof's header is not a JSON object with each member once")
 	}
-	if err := decodeSegment(parts[0], &head); err != nil {
-		return nil, errors.New("the DPoP proof's header is not a JSON object")
-	}
+	alg := stringMember(head, "alg")
+	_, crit := head["crit"]
 	switch {
-	case head.Typ != "dpop+jwt":
+	case stringMember(head, "typ") != "dpop+jwt":
 		return nil, errors.New("the DPoP proof's typ is not dpop+jwt")
-	case !slices.Contains(Algorithms, head.Alg):
+	case !slices.Contains(Algorithms, alg):
 		return nil, errors.New("the DPoP proof's alg is not an accepted asymmetric algorithm")
-	case head.Crit != nil:
+	case crit:
 		return nil, errors.New("the DPoP proof has critical header parameters, which are not understood")
-	case head.JWK == nil:
+	case head["jwk"] == nil:
 		return nil, errors.New("the DPoP proof has no jwk")
 	}
-	key, thumbprint, err := publicKey(head.JWK, head.Alg)
+	key, thumbprint, err := publicKey(head["jwk"], alg)
 	if err != nil {
 		return nil, err
 	}
 	signature, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err != nil || !verify(head.Alg, key, parts[0]+"."+parts[1], signature) {
+	if err != nil || !verify(alg, key, parts[0]+"."+parts[1], signature) {
 		return nil, errors.New("the DPoP proof's signature is invalid")
 	}
-	var claims struct {
-		JTI string   `json:"jti"`
-		HTM string   `json:"htm"`
-		HTU string   `json:"htu"`
-		IAT *float64 `json:"iat"`
-		ATH string   `json:"ath"`
+	claims, err := decodeSegment(parts[1])
+	if err != nil {
+		return nil, errors.New("the DPoP proof's claims are not a JSON object with each member once")
 	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return nil, errors.New("the DPoP proof's claims are not a JSON object")
-	}
+	jti, ath := stringMember(claims, "jti"), stringMember(claims, "ath")
+	var iat *float64
+	json.Unmarshal(claims["iat"], &iat)
 	switch {
-	case claims.JTI == "" || len(claims.JTI) > maxJTILength:
+	case jti == "" || len(jti) > maxJTILength:
 		return nil, fmt.Errorf("the DPoP proof's jti must be 1 to %d characters", maxJTILength)
-	case claims.HTM != req.Method:
+	case stringMember(claims, "htm") != req.Method:
 		return nil, errors.New("the DPoP proof is for another method (htm)")
-	case !sameURL(claims.HTU, req.URL):
+	case !sameURL(stringMember(claims, "htu"), req.URL):
 		return nil, errors.New("the DPoP proof is for another URL (htu)")
-	case claims.IAT == nil || *claims.IAT < 0 || *claims.IAT > latestTime:
+	case iat == nil || *iat < 0 || *iat > latestTime:
 		return nil, errors.New("the DPoP proof has no iat, or one that is no time")
 	}
-	issued := time.Unix(int64(*claims.IAT), 0)
+	issued := time.Unix(int64(*iat), 0)
 	switch {
 	case issued.Before(now.Add(-MaxAge)):
 		return nil, fmt.Errorf("the DPoP proof is stale: made more than %s ago (iat)", MaxAge)
 	case issued.After(now.Add(MaxSkew)):
 		return nil, errors.New("the DPoP proof is made in the future (iat)")
-	case req.AccessToken == "" && claims.ATH != "":
+	case req.AccessToken == "" && ath != "":
 		return nil, errors.New("the DPoP proof names an access token (ath), and none is sent")
-	case req.AccessToken != "" && claims.ATH != TokenHash(req.AccessToken):
+	case req.AccessToken != "" && ath != TokenHash(req.AccessToken):
 		return nil, errors.New("the DPoP proof is for another access token (ath)")
 	}
-	return &Proof{JTI: claims.JTI, IssuedAt: issued, Thumbprint: thumbprint}, nil
+	return &Proof{JTI: jti, IssuedAt: issued, Thumbprint: thumbprint}, nil
 }
 
 // TokenHash is the ath of a proof for accessToken: the base64url SHA-256 of
@@ -153,29 +148,56 @@ func TokenHash(accessToken string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func decodeSegment(segment string, into any) error {
+// decodeSegment reads a JWT segment: base64url of one JSON object.
+func decodeSegment(segment string) (map[string]json.RawMessage, error) {
 	data, err := base64.RawURLEncoding.Strict().DecodeString(segment)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	decoder := json.NewDecoder(bytes.NewReader(data))
-	if err := decoder.Decode(into); err != nil {
-		return err
-	}
-	if decoder.More() {
-		return errors.New("more than one JSON value")
-	}
-	return nil
+	return exactObject(data)
 }
 
-// jwk is the members of a public JWK that this package reads.
-type jwk struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+// exactObject reads one JSON object by its members' exact names, and
+// refuses a member named twice: encoding/json would match "TYP" for "typ",
+// and keep the last of two, which JOSE reads otherwise (RFC 7515 §4).
+func exactObject(data []byte) (map[string]json.RawMessage, error) {
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	if token, err := decoder.Token(); err != nil || token != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	members := map[string]json.RawMessage{}
+	for decoder.More() {
+		token, err := decoder.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := token.(string)
+		var value json.RawMessage
+		if err := decoder.Decode(&value); err != nil {
+			return nil, err
+		}
+		if _, twice := members[name]; twice {
+			return nil, fmt.Errorf("the member %q is named twice", name)
+		}
+		members[name] = value
+	}
+	if _, err := decoder.Token(); err != nil {
+		return nil, err
+	}
+	if decoder.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	if _, err := decoder.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value")
+	}
+	return members, nil
+}
+
+// stringMember is an object's member, when it is a string; "" otherwise.
+func stringMember(object map[string]json.RawMessage, name string) string {
+	var s string
+	json.Unmarshal(object[name], &s)
+	return s
 }
 
 // privateMembers are the JWK members of a private or symmetric key (RFC 7518
@@ -194,11 +216,12 @@ const minRSABits = 2048
 
 // publicKey reads the proof's jwk for alg, and its RFC 7638 thumbprint.
 func publicKey(raw json.RawMessage, alg string) (crypto.PublicKey, string, error) {
-	var members map[string]json.RawMessage
-	var k jwk
-	if json.Unmarshal(raw, &members) != nil || json.Unmarshal(raw, &k) != nil {
-		return nil, "", errors.New("the DPoP proof's jwk is not a JSON object")
+	members, err := exactObject(raw)
+	if err != nil {
+		return nil, "", errors.New("the DPoP proof's jwk is not a JSON object with each member once")
 	}
+	k := struct{ Kty, Crv, X, Y, N, E string }{stringMember(members, "kty"), stringMember(members, "crv"),
+		stringMember(members, "x"), stringMember(members, "y"), stringMember(members, "n"), stringMember(members, "e")}
 	for _, member := range privateMembers {
 		if _, present := members[member]; present {
 			return nil, "", errors.New("the DPoP proof's jwk holds a private or symmetric key")
@@ -272,7 +295,8 @@ func verify(alg string, key crypto.PublicKey, signingInput string, signature []b
 	case "RS256":
 		return rsa.VerifyPKCS1v15(key.(*rsa.PublicKey), crypto.SHA256, digest(alg, signingInput), signature) == nil
 	case "PS256":
-		return rsa.VerifyPSS(key.(*rsa.PublicKey), crypto.SHA256, digest(alg, signingInput), signature, nil) == nil
+		// RFC 7518 §3.5: the salt is as long as the hash.
+		return rsa.VerifyPSS(key.(*rsa.PublicKey), crypto.SHA256, digest(alg, signingInput), signature, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
 	case "EdDSA":
 		return ed25519.Verify(key.(ed25519.PublicKey), []byte(signingInput), signature)
 	}
@@ -290,7 +314,9 @@ func digest(alg, signingInput string) []byte {
 
 // sameURL compares a proof's htu with the request's URL as RFC 9449 §4.3
 // item 9 asks: without query and fragment, after RFC 3986 §6.2.2 and §6.2.3
-// normalization. Either one failing to parse is no match.
+// normalization. Paths compare decoded: API Gateway hands the authorizer the
+// request's path decoded, so "%2F" and "/" are one to it, and to this check.
+// Either one failing to parse is no match.
 func sameURL(htu, requested string) bool {
 	a, errA := normalizeURL(htu)
 	b, errB := normalizeURL(requested)
@@ -301,9 +327,8 @@ func sameURL(htu, requested string) bool {
 var defaultPorts = map[string]string{"http": "80", "https": "443"}
 
 // normalizeURL is an absolute http(s) URL in normal form: scheme and host in
-// lower case, no default port, an empty path as "/", percent-encodings of
-// unreserved characters decoded and the others in upper case, dot segments
-// removed, and no query or fragment.
+// lower case, no default port, the path decoded, "/" for an empty one, dot
+// segments removed, and no query or fragment.
 func normalizeURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -323,39 +348,13 @@ func normalizeURL(raw string) (string, error) {
 	if port != "" {
 		host += ":" + port
 	}
-	path, err := normalizePath(u.EscapedPath())
-	if err != nil {
-		return "", err
-	}
-	return scheme + "://" + host + path, nil
+	return scheme + "://" + host + withoutDotSegments(u.Path), nil
 }
 
-// normalizePath decodes the percent-encoded unreserved characters of an
-// escaped path, writes the other percent-encodings in upper case, and
-// removes its dot segments (RFC 3986 §5.2.4, §6.2.2).
-func normalizePath(escaped string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(escaped); i++ {
-		c := escaped[i]
-		if c != '%' {
-			b.WriteByte(c)
-			continue
-		}
-		if i+2 >= len(escaped) {
-			return "", errors.New("a truncated percent-encoding")
-		}
-		value, err := hexByte(escaped[i+1 : i+3])
-		if err != nil {
-			return "", err
-		}
-		if unreserved(value) {
-			b.WriteByte(value)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", value)
-		}
-		i += 2
-	}
-	segments := strings.Split(b.String(), "/")
+// withoutDotSegments is a path with its "." and ".." segments resolved
+// (RFC 3986 §5.2.4), and "/" for an empty one.
+func withoutDotSegments(path string) string {
+	segments := strings.Split(path, "/")
 	var out []string
 	for i, segment := range segments {
 		last := i == len(segments)-1
@@ -375,33 +374,22 @@ func normalizePath(escaped string) (string, error) {
 			out = append(out, segment)
 		}
 	}
-	path := strings.Join(out, "/")
+	path = strings.Join(out, "/")
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return path, nil
+	return path
 }
 
-func hexByte(pair string) (byte, error) {
-	var value byte
-	for _, c := range []byte(pair) {
-		switch {
-		case c >= '0' && c <= '9':
-			value = value<<4 | (c - '0')
-		case c >= 'a' && c <= 'f':
-			value = value<<4 | (c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			value = value<<4 | (c - 'A' + 10)
-		default:
-			return 0, errors.New("a malformed percent-encoding")
-		}
+// RequestURL is the URL a request was made to, from what API Gateway hands
+// an authorizer: the scheme, the domain it was called on, and the path as
+// it passes it, decoded, or as the local API passes it, escaped. Its "?",
+// "#" and "%" are escaped, so that none is read as a query or a fragment.
+func RequestURL(scheme, domain, path string) string {
+	if decoded, err := url.PathUnescape(path); err == nil {
+		path = decoded
 	}
-	return value, nil
-}
-
-// unreserved are RFC 3986 §2.3's unreserved characters.
-func unreserved(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	return (&url.URL{Scheme: scheme, Host: domain, Path: path}).String()
 }
 
 // NewProof makes a proof with an ECDSA P-256 key (ES256, as Auth0's SPA

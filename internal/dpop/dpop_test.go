@@ -77,8 +77,8 @@ func TestAProofPasses(t *testing.T) {
 		t.Errorf("%+v, want thumbprint %s", checked, want)
 	}
 	other, _ := NewProof(key, "GET", "https://api.example.com/user", token, now)
-	if again, _ := Check(other, request, now); again.JTI == checked.JTI {
-		t.Error("two proofs share a jti")
+	if again, err := Check(other, request, now); err != nil || again.JTI == checked.JTI {
+		t.Errorf("a second proof: %v, or the same jti", err)
 	}
 }
 
@@ -119,7 +119,7 @@ func TestEveryAcceptedAlgorithm(t *testing.T) {
 		}},
 		"PS256": {rsaJWK, func(input string) []byte {
 			sum := sha256.Sum256([]byte(input))
-			out, _ := rsa.SignPSS(rand.Reader, rsaKey, crypto.SHA256, sum[:], nil)
+			out, _ := rsa.SignPSS(rand.Reader, rsaKey, crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 			return out
 		}},
 		"EdDSA": {map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64(edPublic)}, func(input string) []byte { return ed25519.Sign(edPrivate, []byte(input)) }},
@@ -157,12 +157,29 @@ func TestRefusals(t *testing.T) {
 		private[member] = b64([]byte("secret"))
 		return header(func(h map[string]any) { h["jwk"] = private })
 	}
+	jwkJSON, _ := json.Marshal(jwk)
+	rawSigned := func(header string) string {
+		input := b64([]byte(header)) + "." + encode(claims(same))
+		return input + "." + b64(es256(key)(input))
+	}
+	bigRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	cases := map[string]struct {
 		proof string
 		req   Request
 		at    time.Time
 		want  string
 	}{
+		"member names in upper case": {rawSigned(`{"TYP":"dpop+jwt","ALG":"ES256","JWK":` + string(jwkJSON) + `}`), request, now, "typ is not dpop+jwt"},
+		"a member named twice":       {rawSigned(`{"typ":"JWT","typ":"dpop+jwt","alg":"ES256","jwk":` + string(jwkJSON) + `}`), request, now, "each member once"},
+		"an EC coordinate too short": {signed(header(func(h map[string]any) {
+			h["jwk"] = map[string]any{"kty": "EC", "crv": "P-256", "x": b64(make([]byte, 31)), "y": jwk["y"]}
+		}), claims(same), es256(key)), request, now, "EC key is malformed"},
+		"an even RSA exponent": {signed(header(func(h map[string]any) {
+			h["alg"], h["jwk"] = "RS256", map[string]any{"kty": "RSA", "n": b64(bigRSA.N.Bytes()), "e": b64([]byte{2})}
+		}), claims(same), es256(key)), request, now, "with an odd exponent"},
+		"an OKP key on another curve": {signed(header(func(h map[string]any) {
+			h["alg"], h["jwk"] = "EdDSA", map[string]any{"kty": "OKP", "crv": "X25519", "x": b64(make([]byte, 32))}
+		}), claims(same), es256(key)), request, now, "not an Ed25519 key"},
 		"no proof":         {"", request, now, "no DPoP proof"},
 		"two DPoP headers": {good + ", " + good, request, now, "more than one DPoP header"},
 		"not a JWT":        {"abc.def", request, now, "not a JWT"},
@@ -223,22 +240,29 @@ func TestURLsMatchAfterNormalization(t *testing.T) {
 		"https://api.example.com/%75ser":        "https://api.example.com/user",
 		"https://api.example.com/a/./b/../user": "https://api.example.com/a/user",
 		"https://api.example.com/orgs/a%2fb":    "https://api.example.com/orgs/a%2Fb",
-		"https://api.example.com/user?x=1#y":    "https://api.example.com/user",
-		"http://127.0.0.1:3000/user":            "http://127.0.0.1:3000/user",
+		// API Gateway decodes the path it hands the authorizer: "%2F" is "/" to it.
+		"https://api.example.com/orgs/a%2Fb":  "https://api.example.com/orgs/a/b",
+		"https://api.example.com/items/1%23x": RequestURL("https", "api.example.com", "/items/1#x"),
+		"https://api.example.com/a%3Ab":       RequestURL("https", "api.example.com", "/a:b"),
+		"http://127.0.0.1:3000/items/1%23x":   RequestURL("http", "127.0.0.1:3000", "/items/1%23x"),
+		"https://api.example.com/user?x=1#y":  "https://api.example.com/user",
+		"http://127.0.0.1:3000/user":          "http://127.0.0.1:3000/user",
 	} {
 		if !sameURL(htu, requested) {
 			t.Errorf("%s and %s do not match", htu, requested)
 		}
 	}
 	for htu, requested := range map[string]string{
-		"https://api.example.com/user":       "https://api.example.com/User",
-		"https://api.example.com:8443/user":  "https://api.example.com/user",
-		"https://api.example.com/orgs/a%2fb": "https://api.example.com/orgs/a/b",
-		"https://api.example.com/user/":      "https://api.example.com/user",
-		"/user":                              "/user",
-		"ftp://api.example.com/user":         "ftp://api.example.com/user",
-		"https://u:p@api.example.com/user":   "https://u:p@api.example.com/user",
-		"https://api.example.com/%zz":        "https://api.example.com/%zz",
+		"https://api.example.com/user":      "https://api.example.com/User",
+		"https://api.example.com:8443/user": "https://api.example.com/user",
+		// A decoded "#" or "?" is part of the path, not a fragment or a query.
+		"https://api.example.com/items/1":  RequestURL("https", "api.example.com", "/items/1#x"),
+		"https://api.example.com/items":    RequestURL("https", "api.example.com", "/items?x"),
+		"https://api.example.com/user/":    "https://api.example.com/user",
+		"/user":                            "/user",
+		"ftp://api.example.com/user":       "ftp://api.example.com/user",
+		"https://u:p@api.example.com/user": "https://u:p@api.example.com/user",
+		"https://api.example.com/%zz":      "https://api.example.com/%zz",
 	} {
 		if sameURL(htu, requested) {
 			t.Errorf("%s and %s match", htu, requested)
