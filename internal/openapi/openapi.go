@@ -269,7 +269,7 @@ func New(api *apitemplate.API, opts Options) (*Document, error) {
 			Type: "oauth2",
 			Description: fmt.Sprintf("Access tokens from %s. Every token request must carry the audience parameter audience=%s: "+
 				"in Swagger UI, under the additional query string parameters; in Postman, under Advanced options, Token request. "+
-				"Without it, Auth0 returns a token that is not for this API, and every private route answers 401.", opts.Issuer, audience),
+				"Without it, Auth0 returns a token that is not for this API, and every private route refuses it (401, or 403 from the Lambda authorizer).", opts.Issuer, audience),
 			Flows: &OAuthFlows{
 				AuthorizationCode: &OAuthFlow{AuthorizationURL: opts.Issuer + "authorize", TokenURL: opts.Issuer + "oauth/token", Scopes: scopeText},
 				ClientCredentials: &OAuthFlow{TokenURL: opts.Issuer + "oauth/token", Scopes: scopeText},
