@@ -625,7 +625,7 @@ func TestEveryStageServesItsResourceMetadata(t *testing.T) {
 			if err != nil || metadata == nil {
 				t.Fatalf("no metadata: %v", err)
 			}
-			want := wire.ProtectedResourceMetadata{Resource: stage.Resource(), ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}, ResourceName: "Auth0-protected HTTP API, stage " + name}
+			want := wire.ProtectedResourceMetadata{Resource: stage.Resource(), ScopesSupported: scopes, BearerMethodsSupported: []string{"header"}, ResourceName: "Auth0-protected HTTP API, stage " + name, ResourceDocumentation: documentation[name]}
 			if stage.Config.RequiresDPoP() {
 				want.DPoPSigningAlgValuesSupported, want.DPoPBoundAccessTokensRequired = dpop.Algorithms, true
 			}

@@ -233,13 +233,9 @@ func expectedMetadata(api *apitemplate.API, full *smokeToken, outputs map[string
 		return nil, err
 	}
 	metadata.AuthorizationServers = []string{full.iss}
-	if outputs["WebUrl"] != "" {
+	if metadata.ResourceDocumentation == "" && outputs["WebUrl"] != "" {
+		// On CloudFront's own domain, known at deploy.
 		metadata.ResourceDocumentation = outputs["WebUrl"] + "openapi.json"
-	}
-	for _, fn := range api.Functions {
-		if documentation := fn.Environment[apitemplate.ResourceDocumentationVariable]; documentation != "" {
-			metadata.ResourceDocumentation = documentation
-		}
 	}
 	return metadata, nil
 }

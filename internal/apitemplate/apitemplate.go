@@ -158,8 +158,9 @@ const (
 
 // ResourceMetadata is the Protected Resource Metadata that the template's
 // metadata function serves, as far as the template says it: the function
-// adds the issuer it is given as the authorization server. It is nil when no
-// function serves one.
+// adds the issuer it is given as the authorization server, and its
+// documentation is "" when the template resolves it only at deploy. It is nil
+// when no function serves one.
 func (a *API) ResourceMetadata() (*wire.ProtectedResourceMetadata, error) {
 	for id, fn := range a.Functions {
 		encoded, ok := fn.Environment[ResourceMetadataVariable]
@@ -170,6 +171,7 @@ func (a *API) ResourceMetadata() (*wire.ProtectedResourceMetadata, error) {
 		if err := json.Unmarshal([]byte(encoded), &document); err != nil || document.Resource == "" {
 			return nil, fmt.Errorf("function %s: %s is not Protected Resource Metadata with a resource: %q", id, ResourceMetadataVariable, encoded)
 		}
+		document.ResourceDocumentation = fn.Environment[ResourceDocumentationVariable]
 		return &document, nil
 	}
 	return nil, nil
